@@ -1,0 +1,111 @@
+"""Box formats and IoU, on NumPy or JAX arrays.
+
+Formats (last axis of size 4):
+  xywh   top-left x, top-left y, width, height (MOTChallenge files)
+  xyxy   x1, y1, x2, y2
+  cxcywh centre x, centre y, width, height
+  xyah   centre x, centre y, aspect ratio w/h, height (the Kalman measurement)
+
+Every function takes arrays of shape [..., 4] and returns the same kind of array it was
+given: NumPy in, NumPy out (cheap on the host, where trackers keep per-frame state);
+jax.Array or tracer in, jax.Array out (works under jit, vmap and grad).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def array_namespace(*arrays):
+    """`jnp` if any argument is a JAX array (or tracer), else `np`."""
+    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+
+
+def _split(boxes):
+    return boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
+
+
+def xywh_to_xyxy(boxes):
+    xp = array_namespace(boxes)
+    x, y, w, h = _split(boxes)
+    return xp.stack([x, y, x + w, y + h], axis=-1)
+
+
+def xyxy_to_xywh(boxes):
+    xp = array_namespace(boxes)
+    x1, y1, x2, y2 = _split(boxes)
+    return xp.stack([x1, y1, x2 - x1, y2 - y1], axis=-1)
+
+
+def xywh_to_cxcywh(boxes):
+    xp = array_namespace(boxes)
+    x, y, w, h = _split(boxes)
+    return xp.stack([x + w / 2, y + h / 2, w, h], axis=-1)
+
+
+def cxcywh_to_xywh(boxes):
+    xp = array_namespace(boxes)
+    cx, cy, w, h = _split(boxes)
+    return xp.stack([cx - w / 2, cy - h / 2, w, h], axis=-1)
+
+
+def xyxy_to_cxcywh(boxes):
+    return xywh_to_cxcywh(xyxy_to_xywh(boxes))
+
+
+def cxcywh_to_xyxy(boxes):
+    return xywh_to_xyxy(cxcywh_to_xywh(boxes))
+
+
+def xywh_to_xyah(boxes):
+    """xywh -> (cx, cy, w/h, h). Heights must be positive (the readers check this)."""
+    xp = array_namespace(boxes)
+    x, y, w, h = _split(boxes)
+    return xp.stack([x + w / 2, y + h / 2, w / h, h], axis=-1)
+
+
+def xyah_to_xywh(boxes):
+    xp = array_namespace(boxes)
+    cx, cy, a, h = _split(boxes)
+    w = a * h
+    return xp.stack([cx - w / 2, cy - h / 2, w, h], axis=-1)
+
+
+def xyxy_to_xyah(boxes):
+    return xywh_to_xyah(xyxy_to_xywh(boxes))
+
+
+def xyah_to_xyxy(boxes):
+    return xywh_to_xyxy(xyah_to_xywh(boxes))
+
+
+def box_area(boxes_xyxy):
+    """[..., 4] xyxy -> [...]; boxes with x2 < x1 or y2 < y1 have area 0."""
+    xp = array_namespace(boxes_xyxy)
+    x1, y1, x2, y2 = _split(boxes_xyxy)
+    return xp.maximum(x2 - x1, 0) * xp.maximum(y2 - y1, 0)
+
+
+def iou_matrix(a, b):
+    """Pairwise intersection over union.
+
+    Args:
+      a: [N, 4] xyxy.
+      b: [M, 4] xyxy.
+
+    Returns:
+      [N, M] IoU in [0, 1]. A pair whose union is empty (two zero-area boxes) has IoU 0,
+      never NaN, so padded rows of zeros score 0 against everything.
+    """
+    xp = array_namespace(a, b)
+    a = a[:, None, :]
+    b = b[None, :, :]
+    iw = xp.maximum(xp.minimum(a[..., 2], b[..., 2]) - xp.maximum(a[..., 0], b[..., 0]), 0)
+    ih = xp.maximum(xp.minimum(a[..., 3], b[..., 3]) - xp.maximum(a[..., 1], b[..., 1]), 0)
+    inter = iw * ih
+    union = box_area(a) + box_area(b) - inter
+    positive = union > 0
+    # The inner where keeps the division (and its gradient) finite where union is 0.
+    return xp.where(positive, inter / xp.where(positive, union, 1), 0)

@@ -1,0 +1,77 @@
+"""Motion-only tracker: Kalman prediction + Hungarian on IoU (SORT-like)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from jaxmot.ops import boxes as box_ops
+from jaxmot.ops.assignment import linear_assignment
+from jaxmot.ops.padding import bucket_size, pad_rows
+from jaxmot.trackers.base import FrameDetections, OnlineTracker
+from jaxmot.trackers.lifecycle import LifecycleConfig, TrackState
+
+
+@dataclasses.dataclass(frozen=True)
+class IoUTrackerConfig:
+    """Defaults: ByteTrack's association (IoU >= 0.2 first stage, 0.5 second, track buffer
+    30 frames) with SORT's min_hits 3 and a high-score split of 0.7. ByteTrack's
+    duplicate removal (LifecycleConfig.duplicate_iou=0.85) is off: on TUD-Stadtmitte it
+    removes re-found tracks and costs 6 IDF1 points.
+
+    The split (0.5 / 0.6 / 0.7) and the pairs (min_hits, max_lost, iou_threshold) were
+    chosen on a small grid on MOT15 TUD-Campus and TUD-Stadtmitte (README), the only
+    public sequences with gt at hand: treat those two numbers as tuned, not held out.
+    `sort_config()` gives SORT's own settings for comparison.
+    """
+
+    iou_threshold: float = 0.2  # minimum IoU of a first-stage match (ByteTrack 0.2, SORT 0.3)
+    min_score: float = 0.0  # detections below are ignored
+    # Two-stage association (ByteTrack): detections scoring >= high_score are matched
+    # first and alone start tracks; the others may only extend still-unmatched TRACKED
+    # tracks, at IoU >= low_iou_threshold. high_score <= min_score disables it.
+    high_score: float = 0.7
+    low_iou_threshold: float = 0.5  # ByteTrack's second-stage threshold
+    lifecycle: LifecycleConfig = LifecycleConfig(min_hits=3, max_lost=30)
+
+
+def sort_config() -> IoUTrackerConfig:
+    """SORT's settings: IoU 0.3, min_hits 3, max_age 1, one association stage."""
+    return IoUTrackerConfig(
+        iou_threshold=0.3, high_score=0.0, lifecycle=LifecycleConfig(min_hits=3, max_lost=1)
+    )
+
+
+def iou_cost(mean, cov, track_inputs, det_inputs):
+    """[C, B] 1 - IoU between predicted track boxes and padded detections."""
+    del cov, track_inputs
+    track_xyxy = box_ops.xyah_to_xyxy(mean[:, :4])
+    return 1.0 - box_ops.iou_matrix(track_xyxy, det_inputs["boxes_xyxy"])
+
+
+class IoUTracker(OnlineTracker):
+    def __init__(self, config: IoUTrackerConfig = IoUTrackerConfig(), frame_rate: float = 30.0):
+        super().__init__(config.lifecycle, frame_rate)
+        self.config = config
+
+    def _associate(self, detections: FrameDetections):
+        keep = np.flatnonzero(detections.scores >= self.config.min_score)
+        det_xyxy = box_ops.xywh_to_xyxy(detections.boxes[keep])
+        padded = pad_rows(det_xyxy, bucket_size(len(keep)))
+        cost = self.tracks.predict(iou_cost, None, {"boxes_xyxy": padded})
+        cost = cost[:, : len(keep)]
+        high = np.flatnonzero(detections.scores[keep] >= self.config.high_score)
+        low = np.flatnonzero(detections.scores[keep] < self.config.high_score)
+        candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
+        pairs, rest, unmatched = linear_assignment(
+            cost[np.ix_(self.tracks.slots(candidates), high)], 1.0 - self.config.iou_threshold
+        )
+        matches = [(candidates[i], int(keep[high[j]])) for i, j in pairs]
+        if len(low):
+            second = [candidates[i] for i in rest if candidates[i].state == TrackState.TRACKED]
+            pairs, _, _ = linear_assignment(
+                cost[np.ix_(self.tracks.slots(second), low)], 1.0 - self.config.low_iou_threshold
+            )
+            matches += [(second[i], int(keep[low[j]])) for i, j in pairs]
+        return matches, keep[high[unmatched]]

@@ -1,0 +1,37 @@
+# Everyday commands. `just --list` shows them.
+# Uses the project's virtualenv (.venv) when there is one, else the current python.
+python := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python3" }
+
+# Track a synthetic sequence with every tracker, evaluate, draw a video.
+demo *ARGS:
+    {{python}} -m pipelines.demo {{ARGS}}
+
+# The default test suite (what CI runs); slow tests excluded.
+test *ARGS:
+    {{python}} -m pytest -q -m "not slow" {{ARGS}}
+
+# Every test, slow ones included.
+test-all *ARGS:
+    {{python}} -m pytest -q {{ARGS}}
+
+# Benchmarks, e.g. `just bench tracker --json runs/bench_tracker.json`.
+bench *ARGS:
+    {{python}} -m pipelines.bench {{ARGS}}
+
+# Track one sequence: `just track --sequence DIR --tracker iou --output FILE`.
+track *ARGS:
+    {{python}} -m pipelines.track {{ARGS}}
+
+# Evaluate results: `just evaluate --gt DIR --results DIR`.
+evaluate *ARGS:
+    {{python}} -m pipelines.evaluate {{ARGS}}
+
+# Format check and lint.
+lint:
+    {{python}} -m ruff format --check .
+    {{python}} -m ruff check .
+
+# Apply the formatter and the safe lint fixes.
+fmt:
+    {{python}} -m ruff format .
+    {{python}} -m ruff check --fix .
