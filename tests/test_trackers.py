@@ -198,3 +198,16 @@ def test_synthetic_sequence_is_tracked_well():
     run = track_sequence(make_tracker("iou"), MOTSequence(info, scene.detections, scene.gt))
     m = evaluate({"S": (scene.gt, run.results)})["OVERALL"]
     assert m["MOTA"] > 0.4 and m["IDF1"] > 0.5, m
+
+
+@pytest.mark.parametrize("duplicate_iou", [None, 0.85])
+def test_duplicate_removal_drops_the_younger_of_overlapping_tracked_and_lost(duplicate_iou):
+    cfg = IoUTrackerConfig(lifecycle=LifecycleConfig(min_hits=1, max_lost=30,
+                                                     duplicate_iou=duplicate_iou))  # fmt: skip
+    tracker = IoUTracker(cfg)
+    for t in range(12):
+        walker = [300.0 - 20 * t, 100, 40, 100]  # id 2 walks onto id 1's last place
+        boxes = [[100.0, 100, 40, 100], walker] if t < 3 else [walker]
+        tracker.update(_dets(boxes))
+    ids = sorted(t.track_id for t in tracker.tracks.tracks)
+    assert ids == ([1, 2] if duplicate_iou is None else [2])
