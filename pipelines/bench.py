@@ -3,7 +3,8 @@
 tracker: per-frame cost of each online tracker alone (detections and appearance
 features precomputed) at 10, 50 and 200 detections per frame on synthetic streams.
 Each (tracker, density) first runs the whole stream once as warm-up (all compilation
-happens there and is reported apart), then times every frame of a second pass. The
+happens there and is reported apart), then times every frame of three more passes and
+reports the fastest pass. The
 table gives median and p90 ms/frame, frames/s and the number of jit compilations
 during the timed pass (0 means the buckets covered the whole stream).
 """
@@ -27,9 +28,10 @@ from jaxmot.ops.assignment import linear_assignment
 from jaxmot.ops.boxes import iou_matrix, xywh_to_xyxy
 from jaxmot.trackers import FrameDetections, make_tracker
 from jaxmot.utils.compiles import CompileCounter
+from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 DEFAULT_TRACKERS = ("iou", "sort", "reid", "longterm")
-DEFAULT_DENSITIES = (10, 50, 200)
+DEFAULT_DENSITIES = (5, 10, 50, 200)  # 5-9 per frame: the TUD sequences
 FEATURE_DIM = 256  # the colour-histogram extractor's size
 
 
@@ -56,20 +58,26 @@ def synthetic_frames(dets_per_frame: int, num_frames: int, seed: int = 0):
     return frames
 
 
-def bench_tracker(name: str, frames: list[FrameDetections]) -> dict:
+def bench_tracker(name: str, frames: list[FrameDetections], repeats: int = 3) -> dict:
+    """Warm-up pass, then `repeats` timed passes; the fastest pass is reported (the
+    others differ by noise from the rest of the machine, not by the tracker)."""
     tracker = make_tracker(name)
     with CompileCounter() as warm_compiles:
         start = time.perf_counter()
         for f in frames:
             tracker.update(f)
         warmup_seconds = time.perf_counter() - start
-    tracker.reset()
-    times = np.zeros(len(frames))
+    passes = []
     with CompileCounter() as timed_compiles:
-        for i, f in enumerate(frames):
-            start = time.perf_counter()
-            tracker.update(f)  # outputs are NumPy: the device work is done on return
-            times[i] = time.perf_counter() - start
+        for _ in range(repeats):
+            tracker.reset()
+            times = np.zeros(len(frames))
+            for i, f in enumerate(frames):
+                start = time.perf_counter()
+                tracker.update(f)  # outputs are NumPy: the device work is done on return
+                times[i] = time.perf_counter() - start
+            passes.append(times)
+    times = min(passes, key=np.sum)
     ms = times * 1e3
     return {
         "tracker": name,
@@ -83,6 +91,7 @@ def bench_tracker(name: str, frames: list[FrameDetections]) -> dict:
         "compile_seconds": round(warm_compiles.seconds, 3),
         "warmup_seconds": round(warmup_seconds, 3),
         "compiles_after_warmup": timed_compiles.count,
+        "repeats": repeats,
     }
 
 
@@ -118,6 +127,7 @@ def environment() -> dict:
         "devices": [str(d) for d in jax.devices()],
         "cpu": platform.processor() or platform.machine(),
         "python": platform.python_version(),
+        "cpu_async_dispatch": bool(jax.config.read("jax_cpu_enable_async_dispatch")),
     }
 
 
@@ -129,7 +139,15 @@ def main(argv=None) -> int:
     tr.add_argument("--dets", nargs="+", type=int, default=list(DEFAULT_DENSITIES))
     tr.add_argument("--frames", type=int, default=300)
     tr.add_argument("--json", type=pathlib.Path, help="write the records here")
+    tr.add_argument(
+        "--async-dispatch",
+        action="store_true",
+        help="keep JAX's asynchronous CPU dispatch (default: synchronous, as "
+        "pipelines.track uses; see jaxmot.utils.runtime)",
+    )
     args = parser.parse_args(argv)
+    if not args.async_dispatch:
+        prefer_synchronous_cpu_dispatch()
     records = run_tracker_bench(args.trackers, args.dets, args.frames)
     print(f"\n{format_records(records)}")
     env = environment()

@@ -27,6 +27,7 @@ from jaxmot.data.mot import read_sequence, write_results
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
 from jaxmot.eval import evaluate, format_table
 from jaxmot.trackers import make_tracker, track_sequence
+from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 DEMO_TRACKERS = ("iou", "reid", "longterm")
 
@@ -53,6 +54,7 @@ def embed_detections(sequence, extractor) -> np.ndarray:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    prefer_synchronous_cpu_dispatch()
     workdir = args.workdir
     start = time.perf_counter()
     config = dataclasses.replace(SceneConfig(), num_frames=args.frames, seed=args.seed)

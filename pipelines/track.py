@@ -18,6 +18,7 @@ from jaxmot.appearance import ColorHistogramExtractor
 from jaxmot.data.features import load_detection_features
 from jaxmot.data.mot import read_sequence, write_results
 from jaxmot.trackers import TRACKER_NAMES, make_tracker, track_sequence
+from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    prefer_synchronous_cpu_dispatch()
     sequence = read_sequence(args.sequence)
     detections = features = None
     if args.features is not None:

@@ -27,16 +27,20 @@ def _split(boxes):
     return boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
 
 
+# Conversions slice pairs of columns and concatenate: a few operations on whole arrays,
+# which keeps NumPy's per-call overhead low on the trackers' per-frame host path.
+
+
 def xywh_to_xyxy(boxes):
     xp = array_namespace(boxes)
-    x, y, w, h = _split(boxes)
-    return xp.stack([x, y, x + w, y + h], axis=-1)
+    xy = boxes[..., :2]
+    return xp.concatenate([xy, xy + boxes[..., 2:]], axis=-1)
 
 
 def xyxy_to_xywh(boxes):
     xp = array_namespace(boxes)
-    x1, y1, x2, y2 = _split(boxes)
-    return xp.stack([x1, y1, x2 - x1, y2 - y1], axis=-1)
+    xy = boxes[..., :2]
+    return xp.concatenate([xy, boxes[..., 2:] - xy], axis=-1)
 
 
 def xywh_to_cxcywh(boxes):
@@ -62,15 +66,16 @@ def cxcywh_to_xyxy(boxes):
 def xywh_to_xyah(boxes):
     """xywh -> (cx, cy, w/h, h). Heights must be positive (the readers check this)."""
     xp = array_namespace(boxes)
-    x, y, w, h = _split(boxes)
-    return xp.stack([x + w / 2, y + h / 2, w / h, h], axis=-1)
+    wh = boxes[..., 2:]
+    h = boxes[..., 3:]
+    return xp.concatenate([boxes[..., :2] + wh / 2, boxes[..., 2:3] / h, h], axis=-1)
 
 
 def xyah_to_xywh(boxes):
     xp = array_namespace(boxes)
-    cx, cy, a, h = _split(boxes)
-    w = a * h
-    return xp.stack([cx - w / 2, cy - h / 2, w, h], axis=-1)
+    h = boxes[..., 3:]
+    wh = xp.concatenate([boxes[..., 2:3] * h, h], axis=-1)
+    return xp.concatenate([boxes[..., :2] - wh / 2, wh], axis=-1)
 
 
 def xyxy_to_xyah(boxes):

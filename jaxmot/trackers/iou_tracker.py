@@ -56,22 +56,30 @@ class IoUTracker(OnlineTracker):
         self.config = config
 
     def _associate(self, detections: FrameDetections):
-        keep = np.flatnonzero(detections.scores >= self.config.min_score)
-        det_xyxy = box_ops.xywh_to_xyxy(detections.boxes[keep])
-        padded = pad_rows(det_xyxy, bucket_size(len(keep)))
+        cfg = self.config
+        scores = detections.scores
+        keep = np.flatnonzero(scores >= cfg.min_score) if cfg.min_score > 0 else None
+        boxes = detections.boxes if keep is None else detections.boxes[keep]
+        padded = pad_rows(box_ops.xywh_to_xyxy(boxes), bucket_size(len(boxes)))
         cost = self.tracks.predict(iou_cost, None, {"boxes_xyxy": padded})
-        cost = cost[:, : len(keep)]
-        high = np.flatnonzero(detections.scores[keep] >= self.config.high_score)
-        low = np.flatnonzero(detections.scores[keep] < self.config.high_score)
+        kept_scores = scores if keep is None else scores[keep]
+        is_high = kept_scores >= cfg.high_score
         candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
-        pairs, rest, unmatched = linear_assignment(
-            cost[np.ix_(self.tracks.slots(candidates), high)], 1.0 - self.config.iou_threshold
-        )
-        matches = [(candidates[i], int(keep[high[j]])) for i, j in pairs]
+        rows = cost[self.tracks.slots(candidates)]
+        if is_high.all():  # the common case: one stage
+            high, low = np.arange(len(boxes)), np.zeros(0, np.int64)
+            first = rows[:, : len(boxes)]
+        else:
+            high, low = np.flatnonzero(is_high), np.flatnonzero(~is_high)
+            first = rows[:, high]
+        pairs, rest, unmatched = linear_assignment(first, 1.0 - cfg.iou_threshold)
+        matches = [(candidates[i], int(high[j])) for i, j in pairs]
         if len(low):
-            second = [candidates[i] for i in rest if candidates[i].state == TrackState.TRACKED]
-            pairs, _, _ = linear_assignment(
-                cost[np.ix_(self.tracks.slots(second), low)], 1.0 - self.config.low_iou_threshold
-            )
-            matches += [(second[i], int(keep[low[j]])) for i, j in pairs]
-        return matches, keep[high[unmatched]]
+            second = [i for i in rest if candidates[i].state == TrackState.TRACKED]
+            pairs, _, _ = linear_assignment(rows[second][:, low], 1.0 - cfg.low_iou_threshold)
+            matches += [(candidates[second[i]], int(low[j])) for i, j in pairs]
+        new = high[unmatched]
+        if keep is not None:  # back to indices into `detections`
+            matches = [(track, int(keep[j])) for track, j in matches]
+            new = keep[new]
+        return matches, new

@@ -89,6 +89,7 @@ class KalmanBank:
     def __init__(self, capacity: int = 32):
         self.capacity = 0
         self._pending = None  # (measurements [C, 4], update_mask [C], init_mask [C])
+        self._no_corrections = None  # the same, empty, kept to copy from
         self.mean = jnp.zeros((0, 8), jnp.float32)
         self.cov = jnp.zeros((0, 3, 4), jnp.float32)  # per-coordinate blocks (ops.kalman)
         self.alive = np.zeros(0, bool)
@@ -163,9 +164,12 @@ class KalmanBank:
         pending = self._pending
         self._pending = None
         if pending is None:
-            pending = (
-                np.tile(_EMPTY_MEASUREMENT, (self.capacity, 1)),
-                np.zeros(self.capacity, bool),
-                np.zeros(self.capacity, bool),
-            )
+            if self._no_corrections is None or len(self._no_corrections[1]) != self.capacity:
+                self._no_corrections = (
+                    np.tile(_EMPTY_MEASUREMENT, (self.capacity, 1)),
+                    np.zeros(self.capacity, bool),
+                    np.zeros(self.capacity, bool),
+                )
+            # Copies: the caller fills them in; the template stays clean.
+            pending = tuple(a.copy() for a in self._no_corrections)
         return pending

@@ -197,11 +197,14 @@ class TrackSet:
             if features is not None:
                 self._remember(track, features[det], reset=True)
 
-        xyah = box_ops.xywh_to_xyah(np.asarray(boxes_xywh, np.float32))
-        self.bank.correct(
-            np.asarray(update_slots, np.int64), xyah[update_dets],
-            np.asarray(init_slots, np.int64), xyah[np.asarray(new_detections, np.int64)],
-        )  # fmt: skip
+        # One conversion for the rows used: updates first, then new tracks.
+        used = np.concatenate(
+            [np.asarray(update_dets, np.int64), np.asarray(new_detections, np.int64)]
+        )
+        xyah = box_ops.xywh_to_xyah(np.asarray(boxes_xywh, np.float32)[used])
+        k = len(update_dets)
+        self.bank.correct(np.asarray(update_slots, np.int64), xyah[:k],
+                          np.asarray(init_slots, np.int64), xyah[k:])  # fmt: skip
         for track in self.tracks:
             if track.state == TrackState.REMOVED:
                 self.bank.release(track.slot)
