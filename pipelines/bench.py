@@ -1,4 +1,6 @@
-"""Benchmarks. `python -m pipelines.bench tracker [--json OUT]`
+"""Benchmarks. `python -m pipelines.bench {tracker,reid} [--json OUT]`
+
+reid: see pipelines/bench_reid.py (training examples/s, embedding crops/s).
 
 tracker: per-frame cost of each online tracker alone (detections and appearance
 features precomputed) at 10, 50 and 200 detections per frame on synthetic streams.
@@ -145,11 +147,25 @@ def main(argv=None) -> int:
         help="keep JAX's asynchronous CPU dispatch (default: synchronous, as "
         "pipelines.track uses; see jaxmot.utils.runtime)",
     )
+    re = sub.add_parser("reid", help="ReID training examples/s and embedding crops/s")
+    re.add_argument("--depths", nargs="+", type=int, default=[18, 34])
+    re.add_argument("--batches", nargs="+", type=int, default=[32, 128])
+    re.add_argument("--width", type=int, default=64, help="ResNet base channels")
+    re.add_argument("--size", nargs=2, type=int, default=[256, 128], metavar=("H", "W"))
+    re.add_argument("--repeats", type=int, default=3)
+    re.add_argument("--json", type=pathlib.Path, help="write the records here")
     args = parser.parse_args(argv)
-    if not args.async_dispatch:
-        prefer_synchronous_cpu_dispatch()
-    records = run_tracker_bench(args.trackers, args.dets, args.frames)
-    print(f"\n{format_records(records)}")
+    if args.bench == "reid":
+        from pipelines.bench_reid import format_reid_records, run_reid_bench
+
+        records = run_reid_bench(args.depths, args.batches, args.width, args.size, args.repeats)
+        table = format_reid_records(records)
+    else:
+        if not args.async_dispatch:
+            prefer_synchronous_cpu_dispatch()
+        records = run_tracker_bench(args.trackers, args.dets, args.frames)
+        table = format_records(records)
+    print(f"\n{table}")
     env = environment()
     print(f"\n{env['date']}  jax {env['jax']} on {env['backend']} ({env['cpu']})")
     if args.json:

@@ -27,8 +27,8 @@ def small_sequence(tmp_path_factory):
 @pytest.mark.parametrize("tracker", ["iou", "reid", "longterm"])
 def test_track_and_evaluate(small_sequence, tmp_path, tracker, capsys):
     out = tmp_path / "res" / "SMALL.txt"
-    assert track.main(["--sequence", str(small_sequence), "--tracker", tracker,
-                       "--output", str(out), "--no-progress"]) == 0  # fmt: skip
+    args = ["--sequence", str(small_sequence), "--tracker", tracker, "--appearance", "histogram"]
+    assert track.main([*args, "--output", str(out), "--no-progress"]) == 0
     results = read_results(out)
     assert len(results) > 0 and results.frames.max() <= 25
     js = tmp_path / "m.json"
@@ -94,3 +94,64 @@ def test_iou_tracker_beats_sort_on_tud(shared_data, tmp_path):
             name,
             metrics[name],
         )
+
+
+def test_track_with_a_learned_reid_checkpoint(small_sequence, tmp_path):
+    from flax import nnx
+
+    from jaxmot.models.reid import ReIDModelConfig, build_reid_model
+    from jaxmot.models.reid_checkpoint import export_reid_model
+
+    config = ReIDModelConfig(depth=18, width=8, embed_dim=16, num_classes=4, input_size=(32, 16))
+    export_reid_model(build_reid_model(config, nnx.Rngs(0)), config, tmp_path / "ckpt")
+    out = tmp_path / "r.txt"
+    args = ["--sequence", str(small_sequence), "--tracker", "longterm", "--output", str(out)]
+    assert track.main([*args, "--reid-checkpoint", str(tmp_path / "ckpt"), "--no-progress"]) == 0
+    assert len(read_results(out)) > 0
+
+
+def test_track_reports_bad_input_without_traceback(small_sequence, tmp_path, capsys):
+    base = ["--sequence", str(small_sequence), "--no-progress"]
+    assert track.main([*base, "--output", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    seq = read_sequence(small_sequence)
+    other = tmp_path / "other.npz"
+    shifted = dataclasses.replace(seq.detections)
+    from jaxmot.data.mot import Detections
+
+    late = Detections(shifted.frames + 100, shifted.boxes, shifted.scores)
+    save_detection_features(other, late, np.ones((len(late), 4)))
+    assert track.main([*base, "--features", str(other), "--output", str(tmp_path / "r.txt")]) == 2
+    assert "reach frame" in capsys.readouterr().err
+    frameless = tmp_path / "frameless"
+    (frameless / "det").mkdir(parents=True)
+    (frameless / "det" / "det.txt").write_text((small_sequence / "det" / "det.txt").read_text())
+    (frameless / "seqinfo.ini").write_text((small_sequence / "seqinfo.ini").read_text())
+    args = ["--sequence", str(frameless), "--tracker", "reid", "--output", str(tmp_path / "x.txt")]
+    assert track.main(args) == 2
+    assert "--features" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("scores", np.nan, "field 'scores'"),
+        ("boxes", -1.0, "field 'boxes'"),
+        ("frames", 0, "field 'frames'"),
+    ],
+)
+def test_features_file_validation_names_row_and_field(tmp_path, field, value, message):
+    frames, boxes = np.array([1, 2], np.int32), np.tile([1.0, 1, 5, 10], (2, 1))
+    arrays = {"frames": frames, "boxes": boxes, "scores": np.ones(2), "features": np.ones((2, 3))}
+    if field == "boxes":
+        arrays["boxes"][1, 2] = value
+    else:
+        arrays[field] = arrays[field].astype(float if field == "scores" else np.int32)
+        arrays[field][1] = value
+    path = tmp_path / "f.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=f"row 1, {message}"):
+        load_detection_features(path)
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="expected an .npz"):
+        load_detection_features(tmp_path / "one.npy")

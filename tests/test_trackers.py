@@ -211,3 +211,59 @@ def test_duplicate_removal_drops_the_younger_of_overlapping_tracked_and_lost(dup
         tracker.update(_dets(boxes))
     ids = sorted(t.track_id for t in tracker.tracks.tracks)
     assert ids == ([1, 2] if duplicate_iou is None else [2])
+
+
+def test_sort_keeps_detections_with_negative_scores():
+    tracker = make_tracker("sort")
+    outs = [len(tracker.update(_dets([_walker(t)], scores=np.array([-0.3])))) for t in range(5)]
+    assert outs == [1, 1, 1, 1, 1]
+
+
+def test_feature_history_copies_the_callers_buffer():
+    tracker = ReIDTracker(longterm_config())
+    buffer = np.zeros((1, 4), np.float32)
+    for t in range(3):
+        buffer[0] = [1, 0, 0, 0]
+        tracker.update(_dets([_walker(t)], features=buffer))
+    buffer[0] = [0, 1, 0, 0]
+    (track,) = tracker.tracks.tracks
+    np.testing.assert_array_equal(np.stack(track.history), np.tile([1, 0, 0, 0], (3, 1)))
+
+
+@pytest.mark.parametrize("gap, same_id", [(19, True), (20, False)])
+def test_longterm_keeps_a_track_while_inactive_below_patience(gap, same_id):
+    tracker = ReIDTracker(longterm_config(patience=20))
+    f = np.eye(4)[:1]
+    for _ in range(3):
+        tracker.update(_dets([[100.0, 100, 40, 100]], features=f))
+    for _ in range(gap):
+        tracker.update(FrameDetections.empty(4))
+    out = tracker.update(_dets([[100.0, 100, 40, 100]], features=f))
+    assert (out.ids.tolist() == [1]) == same_id
+
+
+def test_kalman_bank_release_drops_queued_corrections():
+    from jaxmot.trackers.kalman_bank import KalmanBank
+
+    bank = KalmanBank(8)
+    slot = bank.allocate()
+    bank.correct([], np.zeros((0, 4)), [slot], np.array([[50.0, 50, 0.5, 100]]))
+    bank.predict()
+    bank.correct([slot], np.array([[60.0, 50, 0.5, 100]]), [], np.zeros((0, 4)))
+    bank.release(slot)
+    again = bank.allocate()
+    assert again == slot
+    bank.correct([], np.zeros((0, 4)), [again], np.array([[500.0, 50, 0.5, 60]]))
+    bank.flush()
+    np.testing.assert_allclose(bank.mean[again, :4], [500, 50, 0.5, 60])
+
+
+def test_iou_threshold_must_be_positive():
+    with pytest.raises(ValueError, match="iou_threshold"):
+        IoUTrackerConfig(iou_threshold=0.0)
+
+
+def test_frame_rate_scaling_truncates_like_bytetrack():
+    cfg = IoUTrackerConfig(lifecycle=LifecycleConfig(max_lost=3))
+    assert IoUTracker(cfg, frame_rate=15).tracks.max_lost_frames == 1
+    assert make_tracker("sort", frame_rate=7).tracks.max_lost_frames == 1  # SORT: not scaled

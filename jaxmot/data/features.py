@@ -33,21 +33,35 @@ def load_detection_features(path: str | os.PathLike) -> tuple[Detections, np.nda
     """Read a file written by `save_detection_features` -> (detections, features [K, D])."""
     path = pathlib.Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in _KEYS if k not in data.files]
-            if missing:
-                raise ValueError(f"{path}: missing arrays {missing} (has {data.files})")
-            arrays = {k: data[k] for k in _KEYS}
+        data = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        if str(path) in str(err):
-            raise
         raise ValueError(f"{path}: not a readable .npz features file ({err})") from err
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: expected an .npz archive ({', '.join(_KEYS)}), got one array")
+    with data:
+        missing = [k for k in _KEYS if k not in data.files]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {missing} (has {data.files})")
+        arrays = {k: data[k] for k in _KEYS}
     k = len(arrays["frames"])
+    expected = {"frames": (k,), "boxes": (k, 4), "scores": (k,)}
+    for name, shape in expected.items():
+        if arrays[name].shape != shape:
+            raise ValueError(f"{path}: '{name}' has shape {arrays[name].shape}, expected {shape}")
     features = arrays.pop("features")
     if features.ndim != 2 or len(features) != k:
         raise ValueError(f"{path}: 'features' has shape {features.shape}, expected [{k}, D]")
-    if not np.isfinite(features).all():
-        raise ValueError(f"{path}: 'features' contains NaN or inf")
+    checks = [
+        ("frames", arrays["frames"] >= 1, "a frame >= 1"),
+        ("boxes", np.isfinite(arrays["boxes"]).all(axis=1), "finite values"),
+        ("boxes", (arrays["boxes"][:, 2:] > 0).all(axis=1), "positive width and height"),
+        ("scores", np.isfinite(arrays["scores"]), "a finite score"),
+        ("features", np.isfinite(features).all(axis=1), "finite values"),
+    ]
+    for name, ok, what in checks:
+        if not ok.all():
+            row = int(np.flatnonzero(~ok)[0])
+            raise ValueError(f"{path}: row {row}, field '{name}': expected {what}")
     dets = Detections(**arrays)
     # Detections sorts rows by frame; apply the same order to the features.
     order = np.argsort(arrays["frames"], kind="stable")

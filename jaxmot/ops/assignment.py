@@ -17,8 +17,9 @@ def linear_assignment(cost, threshold: float):
     """Minimum-cost partial matching of rows to columns.
 
     Args:
-      cost: [N, M] pair costs (NaN and inf mean "never match").
-      threshold: the largest cost a matched pair may have.
+      cost: [N, M] pair costs (NaN and +-inf mean "never match").
+      threshold: the largest cost a matched pair may have (inclusive: a pair at exactly
+        the threshold gains nothing and may or may not be matched).
 
     Returns:
       matches: [K, 2] int64 (row, col) pairs, sorted by row;
@@ -28,7 +29,7 @@ def linear_assignment(cost, threshold: float):
     if cost.ndim != 2:
         raise ValueError(f"cost must be [N, M], got shape {cost.shape}")
     n, m = cost.shape
-    allowed = cost <= threshold  # False for NaN and inf too
+    allowed = np.isfinite(cost) & (cost <= threshold)  # inclusive; NaN and +-inf never match
     matches = np.empty((0, 2), dtype=np.int64)
     if allowed.any():
         # With unmatched rows and columns costing threshold / 2 each, the total is a

@@ -32,34 +32,40 @@ def _split(boxes):
 
 
 def xywh_to_xyxy(boxes):
+    """[..., 4] xywh -> [..., 4] xyxy."""
     xp = array_namespace(boxes)
     xy = boxes[..., :2]
     return xp.concatenate([xy, xy + boxes[..., 2:]], axis=-1)
 
 
 def xyxy_to_xywh(boxes):
+    """[..., 4] xyxy -> [..., 4] xywh."""
     xp = array_namespace(boxes)
     xy = boxes[..., :2]
     return xp.concatenate([xy, boxes[..., 2:] - xy], axis=-1)
 
 
 def xywh_to_cxcywh(boxes):
+    """[..., 4] xywh -> [..., 4] cxcywh."""
     xp = array_namespace(boxes)
     x, y, w, h = _split(boxes)
     return xp.stack([x + w / 2, y + h / 2, w, h], axis=-1)
 
 
 def cxcywh_to_xywh(boxes):
+    """[..., 4] cxcywh -> [..., 4] xywh."""
     xp = array_namespace(boxes)
     cx, cy, w, h = _split(boxes)
     return xp.stack([cx - w / 2, cy - h / 2, w, h], axis=-1)
 
 
 def xyxy_to_cxcywh(boxes):
+    """[..., 4] xyxy -> [..., 4] cxcywh."""
     return xywh_to_cxcywh(xyxy_to_xywh(boxes))
 
 
 def cxcywh_to_xyxy(boxes):
+    """[..., 4] cxcywh -> [..., 4] xyxy."""
     return xywh_to_xyxy(cxcywh_to_xywh(boxes))
 
 
@@ -72,6 +78,7 @@ def xywh_to_xyah(boxes):
 
 
 def xyah_to_xywh(boxes):
+    """[..., 4] xyah -> [..., 4] xywh."""
     xp = array_namespace(boxes)
     h = boxes[..., 3:]
     wh = xp.concatenate([boxes[..., 2:3] * h, h], axis=-1)
@@ -79,10 +86,12 @@ def xyah_to_xywh(boxes):
 
 
 def xyxy_to_xyah(boxes):
+    """[..., 4] xyxy -> [..., 4] xyah."""
     return xywh_to_xyah(xyxy_to_xywh(boxes))
 
 
 def xyah_to_xyxy(boxes):
+    """[..., 4] xyah -> [..., 4] xyxy."""
     return xywh_to_xyxy(xyah_to_xywh(boxes))
 
 

@@ -9,11 +9,12 @@ DEFAULT_BUCKETS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
 def bucket_size(n: int, buckets: tuple[int, ...] = DEFAULT_BUCKETS) -> int:
-    """Smallest bucket >= n (n = 0 takes the smallest bucket)."""
+    """Smallest bucket >= n (n = 0 takes the smallest bucket); past the largest bucket,
+    the next multiple of it."""
     for b in buckets:
         if n <= b:
             return b
-    raise ValueError(f"{n} exceeds the largest bucket {buckets[-1]}")
+    return -(-n // buckets[-1]) * buckets[-1]
 
 
 def pad_rows(x: np.ndarray, size: int, fill: float = 0.0) -> np.ndarray:

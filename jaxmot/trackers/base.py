@@ -24,10 +24,17 @@ class FrameDetections:
     features: np.ndarray | None = None
 
     def __post_init__(self):
-        boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
+        boxes = np.asarray(self.boxes, np.float32)
+        if boxes.size == 0:
+            boxes = boxes.reshape(0, 4)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"boxes must be [M, 4] xywh, got shape {boxes.shape}")
         scores = np.asarray(self.scores, np.float32).reshape(-1)
         if len(scores) != len(boxes):
             raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
+        if not np.isfinite(scores).all():
+            bad = int(np.flatnonzero(~np.isfinite(scores))[0])
+            raise ValueError(f"detection {bad} has a non-finite score: {scores[bad]}")
         if not np.isfinite(boxes).all():
             bad = int(np.flatnonzero(~np.isfinite(boxes).all(axis=1))[0])
             raise ValueError(f"detection {bad} has a non-finite box: {boxes[bad].tolist()}")

@@ -30,17 +30,25 @@ class IoUTrackerConfig:
     min_score: float = 0.0  # detections below are ignored
     # Two-stage association (ByteTrack): detections scoring >= high_score are matched
     # first and alone start tracks; the others may only extend still-unmatched TRACKED
-    # tracks, at IoU >= low_iou_threshold. high_score <= min_score disables it.
-    high_score: float = 0.7
+    # tracks, at IoU >= low_iou_threshold. None: one stage over all detections.
+    high_score: float | None = 0.7
     low_iou_threshold: float = 0.5  # ByteTrack's second-stage threshold
+
+    def __post_init__(self):
+        for name in ("iou_threshold", "low_iou_threshold"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:
+                # IoU thresholds are inclusive (cost 1 - IoU <= 1 - threshold): 0 would
+                # link boxes that do not overlap at all.
+                raise ValueError(f"IoUTrackerConfig.{name} must be in (0, 1], got {value}")
+
     lifecycle: LifecycleConfig = LifecycleConfig(min_hits=3, max_lost=30)
 
 
 def sort_config() -> IoUTrackerConfig:
     """SORT's settings: IoU 0.3, min_hits 3, max_age 1, one association stage."""
-    return IoUTrackerConfig(
-        iou_threshold=0.3, high_score=0.0, lifecycle=LifecycleConfig(min_hits=3, max_lost=1)
-    )
+    lifecycle = LifecycleConfig(min_hits=3, max_lost=1, scale_with_frame_rate=False)
+    return IoUTrackerConfig(iou_threshold=0.3, high_score=None, lifecycle=lifecycle)
 
 
 def iou_cost(mean, cov, track_inputs, det_inputs):
@@ -63,7 +71,10 @@ class IoUTracker(OnlineTracker):
         padded = pad_rows(box_ops.xywh_to_xyxy(boxes), bucket_size(len(boxes)))
         cost = self.tracks.predict(iou_cost, None, {"boxes_xyxy": padded})
         kept_scores = scores if keep is None else scores[keep]
-        is_high = kept_scores >= cfg.high_score
+        if cfg.high_score is None:
+            is_high = np.ones(len(kept_scores), bool)
+        else:
+            is_high = kept_scores >= cfg.high_score
         candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
         rows = cost[self.tracks.slots(candidates)]
         if is_high.all():  # the common case: one stage

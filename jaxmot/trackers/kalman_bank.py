@@ -29,9 +29,10 @@ _EMPTY_MEASUREMENT = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
 Scorer = Callable[..., jax.Array]
 
 
-@functools.partial(jax.jit, static_argnames=("scorer",))
+@functools.partial(jax.jit, static_argnames=("scorer", "with_overlap"))
 def correct_predict_and_score(
-    mean, cov, measurements, update_mask, init_mask, alive, lost, scorer, track_inputs, det_inputs
+    mean, cov, measurements, update_mask, init_mask, alive, lost, scorer, track_inputs,
+    det_inputs, with_overlap=False,
 ):  # fmt: skip
     """Pending corrections, then the motion step, then the tracker's costs.
 
@@ -44,25 +45,27 @@ def correct_predict_and_score(
 
     Returns:
       mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None, and
-      overlap [C]: for each live non-lost slot, the largest IoU of its predicted box
-      with a lost slot's, with that slot's index in partner [C] (duplicate removal).
+      and, with `with_overlap` (else None): for each live non-lost slot, the largest IoU of
+      its predicted box with a lost slot's [C] and that slot's index [C] (duplicate removal).
     """
-    mean, cov, _ = correct(mean, cov, measurements, update_mask, init_mask)
+    mean, cov, _ = apply_corrections(mean, cov, measurements, update_mask, init_mask)
     # Lost tracks keep their size (JDE/ByteTrack zero the height velocity).
     mean = mean.at[:, 7].set(jnp.where(lost, 0.0, mean[:, 7]))
     predicted_mean, predicted_cov = kalman.predict_blocks(mean, cov)
     mean = jnp.where(alive[:, None], predicted_mean, mean)
     cov = jnp.where(alive[:, None, None], predicted_cov, cov)
     cost = None if scorer is None else scorer(mean, cov, track_inputs, det_inputs)
-    xyxy = box_ops.xyah_to_xyxy(mean[:, :4])
-    iou = box_ops.iou_matrix(xyxy, xyxy)
-    iou = jnp.where((alive & ~lost)[:, None] & (alive & lost)[None, :], iou, 0.0)
-    overlap = (jnp.max(iou, axis=1), jnp.argmax(iou, axis=1))
+    overlap = None
+    if with_overlap:
+        xyxy = box_ops.xyah_to_xyxy(mean[:, :4])
+        iou = box_ops.iou_matrix(xyxy, xyxy)
+        iou = jnp.where((alive & ~lost)[:, None] & (alive & lost)[None, :], iou, 0.0)
+        overlap = (jnp.max(iou, axis=1), jnp.argmax(iou, axis=1))
     return mean, cov, box_ops.xyah_to_xywh(mean[:, :4]), cost, overlap
 
 
 @jax.jit
-def correct(mean, cov, measurements, update_mask, init_mask):
+def apply_corrections(mean, cov, measurements, update_mask, init_mask):
     """Kalman update where `update_mask`, (re)initialisation where `init_mask`.
 
     Args:
@@ -124,20 +127,27 @@ class KalmanBank:
     def release(self, slot: int) -> None:
         self.alive[slot] = False
         self.lost[slot] = False
+        if self._pending is not None:  # a later owner of the slot must not inherit them
+            self._pending[1][slot] = self._pending[2][slot] = False
         self._free.append(slot)
 
-    def predict(self, scorer: Scorer | None = None, track_inputs=None, det_inputs=None):
+    def predict(
+        self, scorer: Scorer | None = None, track_inputs=None, det_inputs=None,
+        with_overlap: bool = False,
+    ):  # fmt: skip
         """Apply pending corrections and advance every live slot one frame.
 
-        Returns the scorer's cost matrix [C, B] (NumPy), or None without a scorer.
+        Returns the scorer's cost matrix [C, B] (NumPy), or None without a scorer;
+        with `with_overlap`, also fills `self.overlap` (see correct_predict_and_score).
         """
         measurements, update_mask, init_mask = self._take_pending()
         self.mean, self.cov, boxes, cost, overlap = correct_predict_and_score(
             self.mean, self.cov, measurements, update_mask, init_mask,
-            self.alive, self.lost, scorer, track_inputs, det_inputs,
+            self.alive, self.lost, scorer, track_inputs, det_inputs, with_overlap,
         )  # fmt: skip
         self.boxes = np.asarray(boxes)
-        self.overlap = (np.asarray(overlap[0]), np.asarray(overlap[1]))
+        if with_overlap:
+            self.overlap = (np.asarray(overlap[0]), np.asarray(overlap[1]))
         return None if cost is None else np.asarray(cost)
 
     def correct(self, update_slots, update_xyah, init_slots, init_xyah) -> None:
@@ -151,13 +161,14 @@ class KalmanBank:
         update_mask[update_slots] = True
         measurements[init_slots] = init_xyah
         init_mask[init_slots] = True
+        update_mask[init_slots] = False  # a (re)initialised slot starts afresh
         self._pending = (measurements, update_mask, init_mask)
 
     def flush(self) -> None:
         """Apply queued corrections now (updates `mean`, `cov` and `boxes`)."""
         if self._pending is None:
             return
-        self.mean, self.cov, boxes = correct(self.mean, self.cov, *self._take_pending())
+        self.mean, self.cov, boxes = apply_corrections(self.mean, self.cov, *self._take_pending())
         self.boxes = np.asarray(boxes)
 
     def _take_pending(self):

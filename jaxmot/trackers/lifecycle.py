@@ -9,9 +9,10 @@ States (JDE / ByteTrack, reference.md section 1):
 * A NEW track is confirmed after `min_hits` matches in total (its first detection
   counts). Tracks born in the first `min_hits` frames of a sequence start TRACKED, as
   SORT and JDE do, since no history exists yet to confirm them against. An unconfirmed
-  track that misses a frame is removed at once.
-* A LOST track is kept `max_lost * frame_rate / 30` frames (the "track buffer", given at
-  30 fps) and can be re-found with its old id; `max_lost = 0` removes a track at its
+  track that misses a frame is removed at once. (JDE confirms only frame-1 tracks at birth.)
+* A LOST track is kept `int(max_lost * frame_rate / 30)` frames (the "track buffer",
+  given at 30 fps; `scale_with_frame_rate=False` keeps it a frame count) and can be
+  re-found with its old id; `max_lost = 0` removes a track at its
   first miss (the course's ReIDHungarian).
 * Only TRACKED tracks matched in the current frame are reported, with the box of the
   matched detection (`report_box="detection"`, as SORT's near-noiseless filter
@@ -48,9 +49,14 @@ class LifecycleConfig:
     feature_history: int = 10  # embeddings averaged per track (course LongTermReID)
     feature_momentum: float | None = None  # EMA weight of the old feature (JDE: 0.9)
     # Drop the younger of a TRACKED and a LOST track whose predicted boxes overlap above this
-    # IoU, before association (JDE/ByteTrack: IoU distance < 0.15, i.e. IoU > 0.85).
+    # IoU (JDE/ByteTrack: IoU distance < 0.15, i.e. IoU > 0.85). Unlike JDE it runs at the
+    # start of a frame on predicted boxes, and pairs each tracked track with its single
+    # most overlapping lost track.
     duplicate_iou: float | None = None
     report_box: str = "detection"  # "detection": the matched box; "kalman": the corrected state
+    # Scale max_lost by frame_rate / 30 (JDE/ByteTrack: int(frame_rate / 30 * buffer));
+    # off for trackers whose patience is a frame count (SORT's max_age).
+    scale_with_frame_rate: bool = True
 
     def __post_init__(self):
         if self.min_hits < 1:
@@ -84,7 +90,8 @@ class TrackSet:
 
     def __init__(self, config: LifecycleConfig, frame_rate: float = 30.0):
         self.config = config
-        self.max_lost_frames = int(round(config.max_lost * frame_rate / 30.0))
+        scale = frame_rate / 30.0 if config.scale_with_frame_rate else 1.0
+        self.max_lost_frames = int(config.max_lost * scale)
         self.bank = KalmanBank()
         self.tracks: list[Track] = []
         self.frame = 0
@@ -111,6 +118,11 @@ class TrackSet:
 
     def slot_features(self, dim: int) -> np.ndarray:
         """[capacity, D] L2-normalised track features by slot (zeros where none)."""
+        if self.features is not None and self.features.shape[1] != dim and self.tracks:
+            raise ValueError(
+                f"appearance features changed size from {self.features.shape[1]} to {dim} "
+                "during a sequence (reset the tracker between sequences)"
+            )
         if self.features is None or self.features.shape[1] != dim:
             self.features = np.zeros((self.bank.capacity, dim), np.float32)
         elif self.features.shape[0] < self.bank.capacity:
@@ -123,8 +135,9 @@ class TrackSet:
     def predict(self, scorer=None, track_inputs=None, det_inputs=None):
         """Start a frame: motion step of every live track; returns the scorer's [C, B] cost."""
         self.frame += 1
-        cost = self.bank.predict(scorer, track_inputs, det_inputs)
-        if self.config.duplicate_iou is not None:
+        dedup = self.config.duplicate_iou is not None
+        cost = self.bank.predict(scorer, track_inputs, det_inputs, with_overlap=dedup)
+        if dedup:
             self._remove_duplicates(self.config.duplicate_iou)
         return cost
 
@@ -213,7 +226,7 @@ class TrackSet:
 
     # -- helpers ----------------------------------------------------------------------
     def _remember(self, track: Track, feature: np.ndarray, reset: bool = False) -> None:
-        feature = np.asarray(feature, np.float32)
+        feature = np.array(feature, np.float32)  # a copy: callers may reuse their buffer
         table = self.slot_features(feature.shape[-1])
         momentum = self.config.feature_momentum
         if reset:
@@ -236,7 +249,8 @@ class TrackSet:
             if a is None or b is None or a.state != TrackState.TRACKED:
                 continue
             # Keep the track followed for longer (JDE remove_duplicate_stracks).
-            younger = a if (a.last_frame - a.start_frame) < (b.last_frame - b.start_frame) else b
+            # On a tie JDE drops the tracked one.
+            younger = a if (a.last_frame - a.start_frame) <= (b.last_frame - b.start_frame) else b
             younger.state = TrackState.REMOVED
         for track in self.tracks:
             if track.state == TrackState.REMOVED:

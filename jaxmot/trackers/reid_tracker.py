@@ -16,6 +16,7 @@ which after a few frames of motion would forbid re-identification altogether.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax.numpy as jnp
 import numpy as np
@@ -44,9 +45,9 @@ def reid_config() -> ReIDTrackerConfig:
 
 
 def longterm_config(patience: int = 20) -> ReIDTrackerConfig:
-    """LongTermReID: unmatched tracks wait `patience` frames (course: 20)."""
+    """LongTermReID: a track is kept while `inactive < patience` (course: 20) frames."""
     return ReIDTrackerConfig(
-        lifecycle=LifecycleConfig(min_hits=1, max_lost=patience, feature_history=10)
+        lifecycle=LifecycleConfig(min_hits=1, max_lost=patience - 1, feature_history=10)
     )
 
 
@@ -84,6 +85,12 @@ class ReIDTracker(OnlineTracker):
         m = len(detections)
         size = bucket_size(m)
         features = detections.features
+        if m and not features.any(axis=1).all():
+            warnings.warn(
+                "some detections have all-zero embeddings (e.g. crops outside the frame): "
+                "they can never be matched and start new tracks",
+                stacklevel=3,
+            )
         cfg = self.config
         det_inputs = {
             "boxes_xyxy": pad_rows(box_ops.xywh_to_xyxy(detections.boxes), size),

@@ -81,7 +81,14 @@ def track_sequence(
     tracker.reset()
     frames, ids, boxes, scores = [], [], [], []
     tracker_seconds = feature_seconds = 0.0
-    length = max(sequence.info.length, int(dets.frames.max(initial=0)))
+    length = sequence.info.length
+    last = int(dets.frames.max(initial=0))
+    if last > length:
+        source = "the given detections" if detections is not None else "det/det.txt"
+        raise ValueError(
+            f"{source} of {sequence.info.name} reach frame {last}, but the sequence has "
+            f"{length} frames (seqinfo.ini seqLength): wrong sequence or detections file?"
+        )
     for frame in tqdm(range(1, length + 1), desc=sequence.info.name, disable=not progress):
         rows = dets.for_frame(frame)
         if min_score is not None:

@@ -1,0 +1,140 @@
+"""Training hyper-parameters (frozen dataclasses) and the optax optimizer they describe.
+
+A model's experiment config nests `TrainConfig`; `apply_overrides` / `add_config_args`
+(re-exported here from `overrides.py`) give every training program the same flags:
+
+    python -m pipelines.train_x --workdir runs/x --steps 50 --set optimizer.learning_rate=1e-3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import optax
+
+from jaxmot.train.overrides import add_config_args, apply_args, apply_overrides, config_to_dict
+
+__all__ = [
+    "OptimizerConfig",
+    "TrainConfig",
+    "add_config_args",
+    "apply_args",
+    "apply_overrides",
+    "config_to_dict",
+    "make_optimizer",
+    "make_schedule",
+]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    """Optimizer and learning-rate schedule.
+
+    name: "adam", "adamw" (decoupled weight decay) or "sgd" (with `momentum`; 0 = plain).
+    schedule: "constant", "cosine" (to 0 at the last step), "warmup_cosine" (cosine after
+      `warmup_steps` of linear warmup) or "step" (times `decay_factor` every
+      `decay_every` steps). A nonzero `warmup_steps` puts a linear warmup from 0 in front
+      of any schedule, which then starts when the warmup ends.
+    weight_decay: decoupled for adamw; an L2 term added to the gradient for adam and sgd
+      (what PyTorch's `weight_decay` does, so papers' numbers carry over).
+    grad_clip_norm: clip the global gradient norm to this before the update.
+    """
+
+    name: str = "adam"
+    learning_rate: float = 3e-4
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_every: int = 0
+    decay_factor: float = 0.1
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    grad_clip_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        # Single-field checks only: overrides are applied one at a time, so a cross-field
+        # check here would reject a valid pair set in the "wrong" order. make_schedule
+        # checks the combinations.
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer.name must be one of {OPTIMIZERS}, got {self.name!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"optimizer.schedule must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
+        if self.warmup_steps < 0:
+            raise ValueError(f"optimizer.warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.grad_clip_norm is not None and self.grad_clip_norm <= 0:
+            raise ValueError(f"optimizer.grad_clip_norm must be > 0, got {self.grad_clip_norm}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The generic loop's settings (see `jaxmot.train.loop.train`).
+
+    batch_size is the global batch, split over all devices (it must divide by their
+    number). Checkpoints are written every `checkpoint_every` steps and at the end; the
+    last `keep_checkpoints` are kept. `distributed` calls `jax.distributed.initialize()`
+    first (multi-host). `tensorboard` also writes TensorBoard scalars when tensorboardX
+    or torch is importable (otherwise a warning).
+    """
+
+    steps: int = 1000
+    batch_size: int = 64
+    optimizer: OptimizerConfig = OptimizerConfig()
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    distributed: bool = False
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def make_schedule(cfg: OptimizerConfig, total_steps: int) -> optax.Schedule:
+    """Learning rate as a function of the update count (0 for the first update)."""
+    lr, warmup = cfg.learning_rate, cfg.warmup_steps
+    if cfg.schedule == "warmup_cosine" and warmup <= 0:
+        raise ValueError("optimizer.schedule=warmup_cosine needs optimizer.warmup_steps > 0")
+    if warmup >= total_steps and cfg.schedule in ("cosine", "warmup_cosine"):
+        raise ValueError(
+            f"optimizer.warmup_steps={warmup} leaves no steps to decay over"
+            f" (training runs {total_steps} steps)"
+        )
+    if cfg.schedule == "constant":
+        main = optax.constant_schedule(lr)
+    elif cfg.schedule in ("cosine", "warmup_cosine"):
+        main = optax.cosine_decay_schedule(lr, decay_steps=total_steps - warmup)
+    else:  # "step"
+        if cfg.decay_every <= 0:
+            raise ValueError("optimizer.schedule=step needs optimizer.decay_every > 0")
+        main = optax.exponential_decay(
+            lr, transition_steps=cfg.decay_every, decay_rate=cfg.decay_factor, staircase=True
+        )
+    if warmup == 0:
+        return main
+    # join_schedules calls `main` with the count minus the boundary: it starts fresh.
+    return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
+
+
+def make_optimizer(cfg: OptimizerConfig, total_steps: int) -> optax.GradientTransformation:
+    """The optax transformation for `cfg` (gradient clipping first, if set)."""
+    schedule = make_schedule(cfg, total_steps)
+    parts = []
+    if cfg.grad_clip_norm is not None:
+        parts.append(optax.clip_by_global_norm(cfg.grad_clip_norm))
+    if cfg.name == "adamw":
+        parts.append(optax.adamw(schedule, weight_decay=cfg.weight_decay))
+    else:
+        if cfg.weight_decay:
+            parts.append(optax.add_decayed_weights(cfg.weight_decay))
+        if cfg.name == "adam":
+            parts.append(optax.adam(schedule))
+        else:
+            parts.append(optax.sgd(schedule, momentum=cfg.momentum or None))
+    return parts[0] if len(parts) == 1 else optax.chain(*parts)

@@ -1,0 +1,67 @@
+"""A tiny regression task for the training-stack tests: MLP with BatchNorm and Dropout.
+
+Batches are a pure function of (seed, step); `step_sleep` slows `batch` down so a test
+can kill a run in the middle.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+IN_DIM, HIDDEN = 8, 16
+
+
+class TinyModel(nnx.Module):
+    """[B, IN_DIM] -> [B]: Linear -> BatchNorm -> relu -> Dropout -> Linear."""
+
+    def __init__(self, rngs: nnx.Rngs, hidden: int = HIDDEN):
+        # No bias before BatchNorm: it would be cancelled, its gradient is float noise
+        # (which Adam would amplify to +-lr, different noise on different device counts).
+        self.fc1 = nnx.Linear(IN_DIM, hidden, use_bias=False, rngs=rngs)
+        self.bn = nnx.BatchNorm(hidden, momentum=0.9, rngs=rngs)
+        self.drop = nnx.Dropout(0.1)
+        self.fc2 = nnx.Linear(hidden, 1, rngs=rngs)
+
+    def __call__(self, x: jax.Array, rng: jax.Array | None = None) -> jax.Array:
+        h = jax.nn.relu(self.bn(self.fc1(x)))
+        return self.fc2(self.drop(h, rngs=rng))[:, 0]
+
+
+class TinyTask:
+    """y = sin(x . w) + noise, x ~ N(0, 1); w fixed by the seed."""
+
+    def __init__(
+        self, batch_size: int, seed: int = 0, step_sleep: float = 0.0, hidden: int = HIDDEN
+    ):
+        self.batch_size, self.seed, self.step_sleep = batch_size, seed, step_sleep
+        self.hidden = hidden
+        self.w = np.random.default_rng(seed).normal(size=IN_DIM).astype(np.float32)
+
+    def init_model(self, rngs: nnx.Rngs) -> TinyModel:
+        return TinyModel(rngs, self.hidden)
+
+    def loss_fn(self, model, batch, rng):
+        pred = model(batch["x"], rng)
+        err = pred - batch["y"]
+        return jnp.mean(err**2), {"mae": jnp.mean(jnp.abs(err))}
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        if self.step_sleep:
+            time.sleep(self.step_sleep)
+        rng = np.random.default_rng([self.seed, step])
+        x = rng.normal(size=(self.batch_size, IN_DIM)).astype(np.float32)
+        y = np.sin(x @ self.w) + 0.1 * rng.normal(size=self.batch_size).astype(np.float32)
+        return {"x": x, "y": y.astype(np.float32)}
+
+
+def flat_state(model: nnx.Module) -> dict[str, np.ndarray]:
+    """Every variable of `model` (params and BatchNorm statistics) by dotted path."""
+    return {
+        ".".join(map(str, path)): np.asarray(value)
+        for path, value in nnx.to_flat_state(nnx.state(model))
+    }
