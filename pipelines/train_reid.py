@@ -24,10 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxmot.appearance import ColorHistogramExtractor
 from jaxmot.appearance.reid_extractor import ReIDExtractor
 from jaxmot.configs.reid import PRESETS, ReIDExperiment, get_config
 from jaxmot.data.atomic import atomic_write_text
 from jaxmot.data.reid import (
+    AugmentConfig,
     ReIDBatches,
     ReIDDataset,
     ReIDSplit,
@@ -86,6 +88,7 @@ def load_dataset(exp: ReIDExperiment) -> ReIDDataset:
         return synthetic_reid_dataset(
             s.num_train_scenes, s.num_test_scenes, size, s.seed, frames=s.frames,
             objects_per_scene=s.objects_per_scene, max_per_id=s.max_per_id,
+            train_boxes=s.train_boxes,
         )  # fmt: skip
     if exp.data_dir is None:
         raise ValueError(f"dataset {exp.dataset!r} needs --set data_dir=PATH")
@@ -105,10 +108,28 @@ def embed_split(extractor: ReIDExtractor, split: ReIDSplit) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros((0, extractor.dim), np.float32)
 
 
-def evaluate_model(extractor: ReIDExtractor, query: ReIDSplit, gallery: ReIDSplit) -> dict:
-    q, g = embed_split(extractor, query), embed_split(extractor, gallery)
+def histogram_split(split: ReIDSplit) -> np.ndarray:
+    """[N, 256] colour-histogram embeddings of a split's crops (the training-free baseline)."""
+    extractor = ColorHistogramExtractor()
+    h, w = split.images.shape[1:3]
+    whole = np.array([[0.0, 0.0, w, h]])
+    return np.array([extractor(image, whole)[0] for image in split.images]).reshape(-1, 256)
+
+
+def evaluate_embeddings(embed, query: ReIDSplit, gallery: ReIDSplit) -> dict:
+    """Retrieval metrics of `embed(split) -> [N, D]` on a query/gallery pair."""
+    q, g = embed(query), embed(gallery)
     metrics = evaluate_retrieval(q, query.ids, query.cams, g, gallery.ids, gallery.cams)
     return {**metrics, "num_query": len(query), "num_gallery": len(gallery)}
+
+
+def evaluate_sets(extractor: ReIDExtractor, sets: dict) -> dict:
+    """{name: metrics} for the model and, as `name/histogram`, the colour histograms."""
+    out = {}
+    for name, (query, gallery) in sets.items():
+        out[name] = evaluate_embeddings(lambda s: embed_split(extractor, s), query, gallery)
+        out[f"{name}/histogram"] = evaluate_embeddings(histogram_split, query, gallery)
+    return out
 
 
 def main(argv=None) -> int:
@@ -141,19 +162,20 @@ def main(argv=None) -> int:
     train_split = dataset["train"]
     print(f"train: {len(train_split)} crops of {train_split.num_ids} ids; "
           f"{jax.device_count()} {jax.default_backend()} device(s)")  # fmt: skip
-    batches = ReIDBatches(train_split, exp.p, exp.k, seed=exp.train.seed)
+    augment = AugmentConfig(pad=exp.augment_pad)
+    batches = ReIDBatches(train_split, exp.p, exp.k, seed=exp.train.seed, config=augment)
     task = ReIDTask(exp, batches, args.pretrained)
     result = train(task, exp.train, workdir, progress=not args.no_progress)
 
     extractor = ReIDExtractor(result.model, exp.model.input_size, result.model.embed_dim)
-    evaluation = {f"{exp.dataset}_test": evaluate_model(extractor, dataset["query"],
-                                                        dataset["gallery"])}  # fmt: skip
+    sets = {f"{exp.dataset}_test": (dataset["query"], dataset["gallery"])}
     for folder in args.eval_crops:
-        crops = load_crops_folder(folder, tuple(exp.model.input_size))
-        query, gallery = query_gallery_split(crops)
-        evaluation[folder.name] = evaluate_model(extractor, query, gallery)
+        sets[folder.name] = query_gallery_split(
+            load_crops_folder(folder, tuple(exp.model.input_size))
+        )
+    evaluation = evaluate_sets(extractor, sets)
     for name, m in evaluation.items():
-        print(f"{name:28s} rank-1 {100 * m['rank1']:5.1f}  rank-5 {100 * m['rank5']:5.1f}  "
+        print(f"{name:38s} rank-1 {100 * m['rank1']:5.1f}  rank-5 {100 * m['rank5']:5.1f}  "
               f"mAP {100 * m['mAP']:5.1f}  ({m['num_query']} queries, "
               f"{m['num_gallery']} gallery)")  # fmt: skip
     atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")

@@ -64,7 +64,7 @@ def test_appearance_tracker_from_precomputed_features(small_sequence, tmp_path):
 def test_demo_runs(tmp_path, capsys):
     assert demo.main(["--workdir", str(tmp_path), "--frames", "30", "--no-video"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"iou", "reid", "longterm"}
+    assert set(summary) == {"iou", "reid", "longterm", "longterm+reid"}  # shipped checkpoint
     assert "MOTA" in capsys.readouterr().out
 
 
@@ -155,3 +155,24 @@ def test_features_file_validation_names_row_and_field(tmp_path, field, value, me
     np.save(tmp_path / "one.npy", np.zeros(3))
     with pytest.raises(ValueError, match="expected an .npz"):
         load_detection_features(tmp_path / "one.npy")
+
+
+def test_train_reid_end_to_end_and_resume(tmp_path, capsys):
+    from pipelines import train_reid
+
+    args = ["--workdir", str(tmp_path / "run"), "--steps", "3",
+            "--set", "model.width=4", "--set", "model.embed_dim=16", "--set", "p=4",
+            "--set", "k=2", "--set", "model.input_size=32,16",
+            "--set", "synthetic.num_train_scenes=1", "--set", "synthetic.num_test_scenes=1",
+            "--set", "synthetic.frames=12", "--set", "train.optimizer.warmup_steps=1",
+            "--set", "train.log_every=1", "--set", "train.checkpoint_every=2",
+            "--export", str(tmp_path / "export"), "--no-progress"]  # fmt: skip
+    assert train_reid.main(args) == 0
+    evaluation = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert 0 <= evaluation["synthetic_test"]["mAP"] <= 1
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert [r["step"] for r in records] == [1, 2, 3]
+    manifest = json.loads((tmp_path / "export" / "model.json").read_text())
+    assert manifest["kind"] == "reid" and manifest["step"] == 3
+    assert train_reid.main(args) == 0  # already complete: resumes, trains nothing
+    assert "resum" in capsys.readouterr().out.lower()

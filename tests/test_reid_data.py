@@ -545,3 +545,23 @@ def test_tfds_mot_crops_match_in_memory(tfds_builders, mot_root, tmp_path):
         np.testing.assert_array_equal(got[name].images, want[name].images)  # PNG: lossless
         np.testing.assert_array_equal(got[name].ids, want[name].ids)
         np.testing.assert_array_equal(got[name].cams, want[name].cams)
+
+
+def test_synthetic_crops_from_detection_boxes():
+    from jaxmot.data.reid.synthetic_crops import scene_crops
+
+    config = dataclasses.replace(SMALL_SCENE, num_frames=12)
+    scene = syn.simulate(config)
+    images, ids, frames = scene_crops(
+        config, (32, 16), boxes="detections", min_height=1, max_per_id=None
+    )
+    true = scene.det_gt_ids >= 0
+    # every true detection (and no false positive) becomes a crop, labelled with its person
+    assert len(ids) == int(true.sum())
+    expected = sorted(
+        zip(scene.detections.frames[true].tolist(), scene.det_gt_ids[true].tolist(), strict=True)
+    )
+    assert sorted(zip(frames.tolist(), ids.tolist(), strict=True)) == expected
+    assert images.shape == (len(ids), 32, 16, 3)
+    with pytest.raises(ValueError, match="boxes must be"):
+        scene_crops(config, (32, 16), boxes="nope")

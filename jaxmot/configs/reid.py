@@ -20,6 +20,7 @@ class SyntheticDataConfig:
     frames: int = 50
     objects_per_scene: int = 20
     max_per_id: int = 20
+    train_boxes: str = "gt"  # or "detections": the detector model's noisy boxes
     seed: int = 0  # scenes of the demo (seed 0, SceneConfig) are never among them: see below
 
 
@@ -41,6 +42,7 @@ class ReIDExperiment:
     train: TrainConfig = TrainConfig()
     p: int = 16
     k: int = 4
+    augment_pad: int = 10  # px of padding before the random crop (bag of tricks, 256x128)
     triplet_margin: float | None = 0.3
     triplet_weight: float = 1.0
     label_smoothing: float = 0.1
@@ -65,9 +67,10 @@ def synthetic_r18w16() -> ReIDExperiment:
         steps=2500, batch_size=64, optimizer=optimizer, log_every=20, checkpoint_every=500,
         keep_checkpoints=2,
     )  # fmt: skip
-    return ReIDExperiment(
-        model=model, train=train, p=16, k=4, synthetic=SyntheticDataConfig(num_train_scenes=40)
-    )
+    # Trained on the crops the tracker will see (noisy detection boxes, occlusions), with
+    # the crop augmentation scaled to the 64x32 input.
+    data = SyntheticDataConfig(num_train_scenes=40, train_boxes="detections")
+    return ReIDExperiment(model=model, train=train, p=16, k=4, synthetic=data, augment_pad=3)
 
 
 def market1501_r34() -> ReIDExperiment:

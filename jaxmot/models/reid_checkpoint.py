@@ -10,7 +10,7 @@ from typing import Any
 from flax import nnx
 
 from jaxmot.models.reid import ReIDModel, ReIDModelConfig, build_reid_model
-from jaxmot.train.export import export_model, load_model
+from jaxmot.train.export import export_model, load_model, read_manifest
 
 KIND = "reid"
 # The checkpoint shipped with the repository, trained by `pipelines.train_reid`.
@@ -46,3 +46,11 @@ def load_reid_model(
     model, manifest = load_model(directory, build)
     model.eval()
     return model, config_from_dict(manifest["config"])
+
+
+__all__ = [
+    "DEFAULT_CHECKPOINT",
+    "export_reid_model",
+    "load_reid_model",
+    "read_manifest",
+]

@@ -23,6 +23,7 @@ import dataclasses
 
 import numpy as np
 
+from jaxmot.data.mot import GroundTruth
 from jaxmot.data.reid.crops import cut_crops, plan_crops
 from jaxmot.data.reid.mot_crops import ID_STRIDE
 from jaxmot.data.reid.split import ReIDDataset, ReIDSplit, concat, time_split
@@ -36,6 +37,21 @@ def scene_seed(seed: int, part: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, part, index]).generate_state(1)[0])
 
 
+def _detection_boxes(scene) -> GroundTruth:
+    """The scene's true detections as gt-like rows (their id, the detector's noisy box).
+
+    Visibility is left unknown (-1): the detector model already decides which occluded
+    people are found, so the crops are exactly what a tracker embeds.
+    """
+    dets, ids = scene.detections, scene.det_gt_ids
+    true = ids >= 0
+    n = int(true.sum())
+    return GroundTruth(
+        frames=dets.frames[true], ids=ids[true], boxes=dets.boxes[true],
+        flags=np.ones(n), classes=np.ones(n), visibility=np.full(n, -1.0),
+    )  # fmt: skip
+
+
 def scene_crops(
     config: SceneConfig,
     size: tuple[int, int],
@@ -43,11 +59,19 @@ def scene_crops(
     min_visibility: float = 0.5,
     min_height: int = 40,
     max_per_id: int | None = 20,
+    boxes: str = "gt",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Crops of one rendered scene: images [M, H, W, 3] uint8, gt ids [M], frames [M]."""
+    """Crops of one rendered scene: images [M, H, W, 3] uint8, gt ids [M], frames [M].
+
+    boxes: "gt" (exact boxes, visibility >= min_visibility) or "detections" (the
+    detector model's noisy boxes of real people, occluded ones included: the
+    distribution an online tracker's extractor sees).
+    """
+    if boxes not in ("gt", "detections"):
+        raise ValueError(f"boxes must be 'gt' or 'detections', got {boxes!r}")
     scene = simulate(config)
     plan = plan_crops(
-        scene.gt,
+        scene.gt if boxes == "gt" else _detection_boxes(scene),
         (config.width, config.height),
         min_visibility=min_visibility,
         min_height=min_height,
@@ -69,8 +93,12 @@ def synthetic_reid_dataset(
     min_visibility: float = 0.5,
     min_height: int = 40,
     scene: SceneConfig | None = None,
+    train_boxes: str = "gt",
 ) -> ReIDDataset:
     """Render scenes and cut train / query / gallery crops as the module describes.
+
+    train_boxes: "gt" or "detections" for the training scenes (see `scene_crops`); test
+    crops always use gt boxes.
 
     At the defaults (20 + 6 scenes of 50 frames, 20 people each): train 345 ids / 5926
     crops, query 982 and gallery 992 crops of 110 ids, in ~20 s of one CPU core (the
@@ -84,7 +112,8 @@ def synthetic_reid_dataset(
 
     def split_of(part: int, index: int, global_index: int) -> tuple[ReIDSplit, np.ndarray]:
         config = dataclasses.replace(template, seed=scene_seed(seed, part, index))
-        images, ids, crop_frames = scene_crops(config, size, **kwargs)
+        boxes = train_boxes if part == _TRAIN else "gt"
+        images, ids, crop_frames = scene_crops(config, size, boxes=boxes, **kwargs)
         ids = global_index * ID_STRIDE + ids
         return ReIDSplit(images, ids, np.full(len(ids), index)), crop_frames
 
