@@ -32,7 +32,13 @@ from jaxmot.data.mot import MOTFormatError, read_sequence
 from jaxmot.data.reid.crops import CropPlan, cut_crops, plan_crops
 from jaxmot.data.reid.images import load_resized
 from jaxmot.data.reid.market import MarketFormatError, parse_market_name
-from jaxmot.data.reid.split import ReIDDataset, ReIDSplit, identity_split, time_query_mask
+from jaxmot.data.reid.split import (
+    ReIDDataset,
+    ReIDSplit,
+    identity_split,
+    split_by_mask,
+    time_query_mask,
+)
 
 ID_STRIDE = 100_000  # global id = sequence index * ID_STRIDE + gt id
 _MOT17_DETECTOR = re.compile(r"^(MOT17-\d+)-(DPM|FRCNN|SDP)$")
@@ -225,10 +231,7 @@ def query_gallery_split(split: ReIDSplit, seed: int = 0) -> tuple[ReIDSplit, ReI
     pick = np.random.default_rng(seed).integers(0, counts)
     query = np.zeros(len(split), bool)
     query[order[(starts + pick)[counts >= 2]]] = True
-    gallery = split.subset(~query)
-    offset = int(split.cams.max()) + 1
-    gallery = ReIDSplit(gallery.images, gallery.ids, gallery.cams + offset, gallery.paths)
-    return split.subset(query), gallery
+    return split_by_mask(split, query, int(split.cams.max()) + 1)
 
 
 __all__ = [

@@ -158,6 +158,16 @@ def time_query_mask(ids: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return query
 
 
+def split_by_mask(
+    split: ReIDSplit, query: np.ndarray, cam_offset: int
+) -> tuple[ReIDSplit, ReIDSplit]:
+    """(query rows, the rest) with `cam_offset` added to the gallery's cameras, so that
+    Market's same-id-same-camera exclusion never removes a true match."""
+    gallery = split.subset(~query)
+    gallery = ReIDSplit(gallery.images, gallery.ids, gallery.cams + cam_offset, gallery.paths)
+    return split.subset(query), gallery
+
+
 def time_split(split: ReIDSplit, frames: np.ndarray, num_cams: int) -> tuple[ReIDSplit, ReIDSplit]:
     """(query, gallery) of `split` by `time_query_mask`; gallery cams become cam + num_cams.
 
@@ -166,10 +176,7 @@ def time_split(split: ReIDSplit, frames: np.ndarray, num_cams: int) -> tuple[ReI
     """
     if len(split) and (split.cams.min() < 0 or split.cams.max() >= num_cams):
         raise ValueError(f"time_split: cams must lie in 0..{num_cams - 1}")
-    query = time_query_mask(split.ids, frames)
-    gallery = split.subset(~query)
-    gallery = ReIDSplit(gallery.images, gallery.ids, gallery.cams + num_cams, gallery.paths)
-    return split.subset(query), gallery
+    return split_by_mask(split, time_query_mask(split.ids, frames), num_cams)
 
 
 __all__ = [
@@ -178,6 +185,7 @@ __all__ = [
     "ReIDSplit",
     "concat",
     "identity_split",
+    "split_by_mask",
     "time_query_mask",
     "time_split",
 ]
