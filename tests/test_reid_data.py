@@ -11,6 +11,7 @@ import warnings
 import cv2
 import numpy as np
 import pytest
+from scenes import SMALL_SCENE
 
 from jaxmot.appearance.base import crop_boxes
 from jaxmot.data import mot
@@ -321,16 +322,6 @@ def test_synthetic_test_scenes_do_not_depend_on_train_count(synthetic_small):
 
 
 # --------------------------------------------------------------------------- MOT crops
-
-SMALL_SCENE = syn.SceneConfig(
-    width=320,
-    height=240,
-    num_frames=24,
-    num_objects=8,
-    height_range=(40.0, 100.0),
-    speed_range=(1.5, 3.0),
-    seed=3,
-)
 
 
 @pytest.fixture(scope="module")

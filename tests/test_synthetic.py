@@ -6,21 +6,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scenes import SMALL_SCENE
 from scipy.optimize import linear_sum_assignment
 
 from jaxmot.data import mot
 from jaxmot.data import synthetic as syn
 
-# Small and fast: a quarter-VGA scene with people scaled to fit.
-SMALL = syn.SceneConfig(
-    width=320,
-    height=240,
-    num_frames=24,
-    num_objects=8,
-    height_range=(40.0, 100.0),
-    speed_range=(1.5, 3.0),
-    seed=3,
-)
+SMALL = SMALL_SCENE
 # The demo scene without pixels: trajectories are cheap.
 DEMO_NO_PIXELS = syn.SceneConfig(render=False)
 

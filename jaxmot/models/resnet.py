@@ -74,6 +74,11 @@ def _downsample(
     )
 
 
+def _shortcut(downsample: nnx.List | None, x: jax.Array) -> jax.Array:
+    """The residual branch: identity, or the 1x1 conv + BN of `_downsample`."""
+    return x if downsample is None else downsample[1](downsample[0](x))
+
+
 class BasicBlock(nnx.Module):
     """Two 3x3 convs (ResNet-18/34); the stride sits on conv1. Output channels = channels."""
 
@@ -96,7 +101,7 @@ class BasicBlock(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """x: [B, H, W, in_ch] -> [B, H / stride, W / stride, channels]."""
-        shortcut = x if self.downsample is None else self.downsample[1](self.downsample[0](x))
+        shortcut = _shortcut(self.downsample, x)
         y = nnx.relu(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
         return nnx.relu(y + shortcut)
@@ -131,7 +136,7 @@ class Bottleneck(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """x: [B, H, W, in_ch] -> [B, H / stride, W / stride, 4 * channels]."""
-        shortcut = x if self.downsample is None else self.downsample[1](self.downsample[0](x))
+        shortcut = _shortcut(self.downsample, x)
         y = nnx.relu(self.bn1(self.conv1(x)))
         y = nnx.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))

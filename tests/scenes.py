@@ -1,0 +1,14 @@
+"""Scene configs shared by tests (importable: pytest puts tests/ on sys.path)."""
+
+from jaxmot.data import synthetic as syn
+
+# Small and fast: a quarter-VGA scene with people scaled to fit.
+SMALL_SCENE = syn.SceneConfig(
+    width=320,
+    height=240,
+    num_frames=24,
+    num_objects=8,
+    height_range=(40.0, 100.0),
+    speed_range=(1.5, 3.0),
+    seed=3,
+)
