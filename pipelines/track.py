@@ -7,7 +7,8 @@
 checkpoints/ (`--appearance reid`, the default; `--reid-checkpoint DIR` for another) or
 colour histograms (`--appearance histogram`); both need the sequence's frames (img1/ or
 a video). Or give `--features FILE.npz` (detections with precomputed embeddings, see
-jaxmot.data.features).
+jaxmot.data.features). The appearance gate is the one tuned for the extractor
+(`pipelines.tune_gate`; stored with a ReID checkpoint); `--appearance-gate` overrides it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 import pathlib
 import sys
 
-from jaxmot.appearance import EXTRACTORS, make_extractor
+from jaxmot.appearance import EXTRACTORS, gate_of, make_extractor
 from jaxmot.data.features import load_detection_features
 from jaxmot.data.mot import MOTFormatError, read_sequence, write_results
 from jaxmot.trackers import TRACKER_NAMES, make_tracker, track_sequence
@@ -52,6 +53,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=pathlib.Path,
         help="exported ReID model (default: the shipped one)",
     )
+    parser.add_argument(
+        "--appearance-gate",
+        type=float,
+        help="largest cosine distance of a match (default: tuned for the extractor)",
+    )
     parser.add_argument("--min-score", type=float, default=None, help="drop weaker detections")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)  # fmt: skip
@@ -85,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
                 "frames: give --features FILE.npz (detections with precomputed embeddings)"
             )
         extractor = make_extractor(args.appearance, args.reid_checkpoint)
+    gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)
+    if gate is not None:
+        tracker = make_tracker(args.tracker, sequence.info.frame_rate, appearance_gate=gate)
     result = track_sequence(
         tracker,
         sequence,

@@ -25,6 +25,7 @@ import numpy as np
 from flax import nnx
 
 from jaxmot.appearance import ColorHistogramExtractor
+from jaxmot.appearance.calibration import tune_appearance_gate
 from jaxmot.appearance.reid_extractor import ReIDExtractor
 from jaxmot.configs.reid import PRESETS, ReIDExperiment, get_config
 from jaxmot.data.atomic import atomic_write_text
@@ -151,6 +152,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--export", type=pathlib.Path, help="export the trained model here (e.g. checkpoints/NAME)"
     )
+    parser.add_argument(
+        "--tune-scenes",
+        type=int,
+        default=6,
+        help="with --export: tune the trackers' appearance gate on this many validation "
+        "scenes (0: skip)",
+    )
     parser.add_argument("--no-progress", action="store_true")  # fmt: skip
     args = parser.parse_args(argv)
     exp = apply_args(get_config(args.config), args, steps_key="train.steps")
@@ -183,9 +191,15 @@ def main(argv=None) -> int:
         command = "python -m pipelines.train_reid " + shlex.join(
             sys.argv[1:] if argv is None else argv
         )
+        extra = {}
+        if args.tune_scenes > 0:
+            tuning = tune_appearance_gate(extractor, args.tune_scenes,
+                                          progress=not args.no_progress)  # fmt: skip
+            print(f"appearance gate of the longterm tracker:\n{tuning.table()}")
+            extra["appearance_gate"] = tuning.to_json()
         export_reid_model(result.model, task.model_config, args.export, step=result.step,
                           evaluation=evaluation, experiment=dataclasses.asdict(exp),
-                          command=command)  # fmt: skip
+                          command=command, **extra)  # fmt: skip
         print(f"exported -> {args.export}")
     return 0
 

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from jaxmot.appearance import ColorHistogramExtractor, make_extractor
 from jaxmot.data.features import load_detection_features, save_detection_features
 from jaxmot.data.mot import read_results, read_sequence
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
@@ -61,10 +62,14 @@ def test_appearance_tracker_from_precomputed_features(small_sequence, tmp_path):
         load_detection_features(tmp_path / "bad.npz")
 
 
-def test_demo_runs(tmp_path, capsys):
-    assert demo.main(["--workdir", str(tmp_path), "--frames", "30", "--no-video"]) == 0
+def test_demo_learned_reid_beats_histograms_in_longterm(tmp_path, capsys):
+    # The full demo (~25 s): the must-show, guarded against regressions.
+    assert demo.main(["--workdir", str(tmp_path), "--no-video"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary) == {"iou", "reid", "longterm", "longterm+reid"}  # shipped checkpoint
+    assert summary["longterm+reid"]["IDF1"] > summary["longterm"]["IDF1"] + 0.01
+    assert summary["longterm"]["appearance_gate"] == ColorHistogramExtractor.appearance_gate
+    assert summary["longterm+reid"]["appearance_gate"] == make_extractor("reid").appearance_gate
     assert "MOTA" in capsys.readouterr().out
 
 
@@ -166,7 +171,8 @@ def test_train_reid_end_to_end_and_resume(tmp_path, capsys):
             "--set", "synthetic.num_train_scenes=1", "--set", "synthetic.num_test_scenes=1",
             "--set", "synthetic.frames=12", "--set", "train.optimizer.warmup_steps=1",
             "--set", "train.log_every=1", "--set", "train.checkpoint_every=2",
-            "--export", str(tmp_path / "export"), "--no-progress"]  # fmt: skip
+            "--export", str(tmp_path / "export"), "--tune-scenes", "0",
+            "--no-progress"]  # fmt: skip
     assert train_reid.main(args) == 0
     evaluation = json.loads((tmp_path / "run" / "eval.json").read_text())
     assert 0 <= evaluation["synthetic_test"]["mAP"] <= 1

@@ -90,3 +90,7 @@ def test_shipped_checkpoint_loads_and_embeds(frame):
     assert extractor.input_size == tuple(manifest["config"]["input_size"])
     out = extractor(frame, _boxes(3))
     assert out.shape == (3, manifest["config"]["embed_dim"]) and np.isfinite(out).all()
+    # The shipped model carries the appearance gate tuned for it (pipelines.tune_gate).
+    tuned = manifest["appearance_gate"]
+    assert extractor.appearance_gate == tuned["gate"] and tuned["gate"] in tuned["gates"]
+    assert tuned["idf1"][tuned["gates"].index(tuned["gate"])] == max(tuned["idf1"])

@@ -7,7 +7,7 @@ shipped in checkpoints/, trained by pipelines.train_reid).
 
 from __future__ import annotations
 
-from jaxmot.appearance.base import FeatureExtractor, crop_boxes
+from jaxmot.appearance.base import FeatureExtractor, crop_boxes, gate_of
 from jaxmot.appearance.histogram import ColorHistogramExtractor
 
 EXTRACTORS = ("reid", "histogram")
@@ -28,5 +28,6 @@ __all__ = [
     "ColorHistogramExtractor",
     "FeatureExtractor",
     "crop_boxes",
+    "gate_of",
     "make_extractor",
 ]

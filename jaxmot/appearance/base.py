@@ -13,6 +13,10 @@ class FeatureExtractor(Protocol):
 
     `__call__(frame, boxes)`: frame [H, W, 3] uint8 RGB, boxes [K, 4] xywh pixels ->
     [K, dim] float32. Boxes may reach outside the frame (they are clipped); K may be 0.
+
+    An extractor may also have `appearance_gate: float | None`, the largest cosine
+    distance the ReID trackers should accept as a match for its features, tuned on
+    held-out scenes (jaxmot.appearance.calibration); `gate_of` reads it.
     """
 
     dim: int
@@ -29,3 +33,8 @@ def crop_boxes(frame: np.ndarray, boxes: np.ndarray) -> list[np.ndarray | None]:
         x2, y2 = min(int(np.ceil(x + bw)), w), min(int(np.ceil(y + bh)), h)
         crops.append(frame[y1:y2, x1:x2] if x2 > x1 and y2 > y1 else None)
     return crops
+
+
+def gate_of(extractor: FeatureExtractor | None) -> float | None:
+    """The extractor's tuned appearance gate, or None (the tracker's default applies)."""
+    return getattr(extractor, "appearance_gate", None)

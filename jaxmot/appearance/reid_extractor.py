@@ -43,19 +43,28 @@ class ReIDExtractor:
     so padding never changes a real row) and embedded in one jitted call.
     """
 
-    def __init__(self, model: nnx.Module, input_size: tuple[int, int], dim: int):
+    def __init__(
+        self,
+        model: nnx.Module,
+        input_size: tuple[int, int],
+        dim: int,
+        appearance_gate: float | None = None,
+    ):
         model.eval()
         self.model = model
         self.input_size = tuple(input_size)
         self.dim = dim
+        self.appearance_gate = appearance_gate  # tuned for this model (see calibration)
 
     @classmethod
     def from_checkpoint(cls, directory=None) -> ReIDExtractor:
         """The exported model in `directory` (default: the shipped checkpoint)."""
-        from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT, load_reid_model
+        from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT, load_reid_model, read_manifest
 
-        model, config = load_reid_model(DEFAULT_CHECKPOINT if directory is None else directory)
-        return cls(model, config.input_size, model.embed_dim)
+        directory = DEFAULT_CHECKPOINT if directory is None else directory
+        model, config = load_reid_model(directory)
+        gate = read_manifest(directory).get("appearance_gate", {}).get("gate")
+        return cls(model, config.input_size, model.embed_dim, gate)
 
     def embed_images(self, images: np.ndarray) -> np.ndarray:
         """[K, H, W, 3] normalised float32 -> [K, dim] float32, in bucketed batches."""

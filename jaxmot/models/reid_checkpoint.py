@@ -10,7 +10,7 @@ from typing import Any
 from flax import nnx
 
 from jaxmot.models.reid import ReIDModel, ReIDModelConfig, build_reid_model
-from jaxmot.train.export import export_model, load_model, read_manifest
+from jaxmot.train.export import export_model, load_model, read_manifest, update_manifest
 
 KIND = "reid"
 # The checkpoint shipped with the repository, trained by `pipelines.train_reid`.
@@ -53,4 +53,5 @@ __all__ = [
     "export_reid_model",
     "load_reid_model",
     "read_manifest",
+    "update_manifest",
 ]

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from jaxmot.trackers.base import FrameDetections, FrameTracks, OnlineTracker
 from jaxmot.trackers.iou_tracker import IoUTracker, IoUTrackerConfig, sort_config
 from jaxmot.trackers.lifecycle import LifecycleConfig, Track, TrackSet, TrackState
@@ -21,24 +23,37 @@ from jaxmot.trackers.reid_tracker import (
 from jaxmot.trackers.sequence import TrackingRun, track_sequence
 
 
+def _with_gate(config: ReIDTrackerConfig, gate: float | None) -> ReIDTrackerConfig:
+    return config if gate is None else dataclasses.replace(config, appearance_gate=float(gate))
+
+
 def _factories():
     return {
-        "iou": lambda fr: IoUTracker(IoUTrackerConfig(), fr),
-        "sort": lambda fr: IoUTracker(sort_config(), fr),
-        "reid": lambda fr: ReIDTracker(reid_config(), fr),
-        "longterm": lambda fr: ReIDTracker(longterm_config(), fr),
+        "iou": lambda fr, gate: IoUTracker(IoUTrackerConfig(), fr),
+        "sort": lambda fr, gate: IoUTracker(sort_config(), fr),
+        "reid": lambda fr, gate: ReIDTracker(_with_gate(reid_config(), gate), fr),
+        "longterm": lambda fr, gate: ReIDTracker(_with_gate(longterm_config(), gate), fr),
     }
 
 
 TRACKER_NAMES = tuple(_factories())
 
 
-def make_tracker(name: str, frame_rate: float = 30.0) -> OnlineTracker:
-    """A tracker with its default config by name (see TRACKER_NAMES)."""
+def make_tracker(
+    name: str, frame_rate: float = 30.0, *, appearance_gate: float | None = None
+) -> OnlineTracker:
+    """A tracker with its default config by name (see TRACKER_NAMES).
+
+    appearance_gate: the largest cosine distance an appearance tracker accepts as a
+      match; None keeps the config's default. Use the extractor's tuned gate
+      (`gate_of(extractor)`); motion-only trackers ignore it.
+    """
     factories = _factories()
     if name not in factories:
         raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(factories)}")
-    return factories[name](frame_rate)
+    if appearance_gate is not None and not appearance_gate > 0:
+        raise ValueError(f"appearance_gate must be > 0, got {appearance_gate}")
+    return factories[name](frame_rate, appearance_gate)
 
 
 __all__ = [

@@ -54,6 +54,18 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path}: corrupt manifest ({err})") from err
 
 
+def update_manifest(directory: str | os.PathLike, **fields: Any) -> dict[str, Any]:
+    """Set top-level `fields` of an exported model's manifest (the weights are untouched).
+
+    The manifest is rewritten atomically: a crash leaves the old one or the new one.
+    """
+    manifest = read_manifest(directory)
+    manifest.update(fields)
+    path = pathlib.Path(directory) / MANIFEST
+    atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
 def load_model(
     directory: str | os.PathLike, build: Callable[[dict[str, Any]], nnx.Module]
 ) -> tuple[nnx.Module, dict[str, Any]]:

@@ -1,0 +1,71 @@
+"""Tune the ReID trackers' appearance gate for an extractor on held-out synthetic scenes.
+
+  python -m pipelines.tune_gate --extractor histogram
+  python -m pipelines.tune_gate --extractor reid [--checkpoint checkpoints/NAME] --write
+
+Runs the `longterm` tracker on `--scenes` validation scenes (demo-shaped, seeds of their
+own: never the demo's, never the ReID model's training or test scenes) for every gate
+of a grid and prints IDF1 per gate (jaxmot.appearance.calibration). With `--write`, the
+chosen gate is stored in the exported model's manifest (model.json), where
+`ReIDExtractor.from_checkpoint` and every pipeline pick it up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import shlex
+import sys
+
+from jaxmot.appearance import EXTRACTORS, make_extractor
+from jaxmot.appearance.calibration import DEFAULT_GATES, tune_appearance_gate
+from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.synthetic import SceneConfig
+from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT, update_manifest
+from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--extractor", choices=EXTRACTORS, default="reid")
+    parser.add_argument("--checkpoint", type=pathlib.Path, default=DEFAULT_CHECKPOINT,
+                        help="exported ReID model (--extractor reid)")  # fmt: skip
+    parser.add_argument("--scenes", type=int, default=6, help="validation scenes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the validation stream")
+    parser.add_argument("--frames", type=int, default=SceneConfig.num_frames,
+                        help="frames per validation scene")  # fmt: skip
+    parser.add_argument("--gates", type=float, nargs="+", default=list(DEFAULT_GATES))
+    parser.add_argument("--write", action="store_true",
+                        help="store the chosen gate in the checkpoint's model.json")  # fmt: skip
+    parser.add_argument("--json", type=pathlib.Path, help="write the table here as JSON")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.write and args.extractor != "reid":
+        parser.error("--write stores the gate in a ReID checkpoint: use it with --extractor reid")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    prefer_synchronous_cpu_dispatch()
+    extractor = make_extractor(args.extractor, args.checkpoint)
+    scene = dataclasses.replace(SceneConfig(), num_frames=args.frames)
+    tuning = tune_appearance_gate(extractor, args.scenes, args.gates, seed=args.seed,
+                                  scene=scene, progress=not args.no_progress)  # fmt: skip
+    print(f"longterm tracker, {args.extractor} features, {args.scenes} validation scenes\n"
+          f"{tuning.table()}")  # fmt: skip
+    if args.json:
+        atomic_write_text(args.json, json.dumps(tuning.to_json(), indent=2) + "\n")
+    if args.write:
+        command = "python -m pipelines.tune_gate " + shlex.join(
+            sys.argv[1:] if argv is None else argv
+        )
+        update_manifest(args.checkpoint, appearance_gate={**tuning.to_json(), "command": command})
+        print(f"gate {tuning.gate:.2f} -> {args.checkpoint / 'model.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
