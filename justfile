@@ -18,6 +18,10 @@ test-all *ARGS:
 bench *ARGS:
     {{python}} -m pipelines.bench {{ARGS}}
 
+# Train a model: `just train gnn --config synthetic_sim --workdir runs/gnn`.
+train MODEL *ARGS:
+    {{python}} -m pipelines.train_{{MODEL}} {{ARGS}}
+
 # Track one sequence: `just track --sequence DIR --tracker iou --output FILE`.
 track *ARGS:
     {{python}} -m pipelines.track {{ARGS}}

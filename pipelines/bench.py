@@ -1,6 +1,7 @@
-"""Benchmarks. `python -m pipelines.bench {tracker,reid} [--json OUT]`
+"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn} [--json OUT]`
 
 reid: see pipelines/bench_reid.py (training examples/s, embedding crops/s).
+gnn: see pipelines/bench_gnn.py (GNN association model, fast vs plain form, GFLOP/s).
 
 tracker: per-frame cost of each online tracker alone (detections and appearance
 features precomputed) at 10, 50 and 200 detections per frame on synthetic streams.
@@ -154,8 +155,17 @@ def main(argv=None) -> int:
     re.add_argument("--size", nargs=2, type=int, default=[256, 128], metavar=("H", "W"))
     re.add_argument("--repeats", type=int, default=3)
     re.add_argument("--json", type=pathlib.Path, help="write the records here")
+    gnn = sub.add_parser("gnn", help="GNN association model: ms, effective GFLOP/s")
+    from pipelines.bench_gnn import add_arguments as add_gnn_arguments
+
+    add_gnn_arguments(gnn)
     args = parser.parse_args(argv)
-    if args.bench == "reid":
+    if args.bench == "gnn":
+        from pipelines.bench_gnn import format_gnn_records, run_gnn_bench
+
+        records = run_gnn_bench(args)
+        table = format_gnn_records(records)
+    elif args.bench == "reid":
         from pipelines.bench_reid import format_reid_records, run_reid_bench
 
         records = run_reid_bench(args.depths, args.batches, args.width, args.size, args.repeats)

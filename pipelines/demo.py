@@ -5,7 +5,8 @@
 Generates a MOTChallenge-layout sequence (jaxmot.data.synthetic, no download), embeds
 its detections once with the colour-histogram extractor and once with the learned ReID
 model shipped in checkpoints/, runs the iou, reid and longterm trackers (histograms)
-and longterm with the learned features (longterm+reid), prints MOTA / IDF1 / HOTA / ID
+and longterm and the GNN tracker with the learned features (longterm+reid,
+gnn+reid), prints MOTA / IDF1 / HOTA / ID
 switches / tracker frames per second (after a warm-up pass, so compilation is not
 counted), writes each run's results and metrics JSON, and draws the best run's tracks
 into a video.
@@ -29,6 +30,7 @@ from jaxmot.data.atomic import atomic_write_text
 from jaxmot.data.mot import read_sequence, write_results
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
 from jaxmot.eval import evaluate, format_table
+from jaxmot.models.gnn_checkpoint import DEFAULT_CHECKPOINT as GNN_CHECKPOINT
 from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT
 from jaxmot.trackers import make_tracker, track_sequence
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
@@ -64,6 +66,8 @@ def main(argv=None) -> int:
         reid = ReIDExtractor.from_checkpoint(args.reid_checkpoint)
         learned = embed_sequence_detections(sequence, reid, "embedding crops (learned ReID)")
         runs_to_do.append(("longterm+reid", "longterm", learned, gate_of(reid)))
+        if GNN_CHECKPOINT.exists():
+            runs_to_do.append(("gnn+reid", "gnn", learned, None))
     else:
         print(f"no ReID checkpoint at {args.reid_checkpoint}: skipping longterm+reid")
 

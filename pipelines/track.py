@@ -6,9 +6,12 @@
 `--tracker reid|longterm` embed detection crops with the learned ReID model shipped in
 checkpoints/ (`--appearance reid`, the default; `--reid-checkpoint DIR` for another) or
 colour histograms (`--appearance histogram`); both need the sequence's frames (img1/ or
-a video). Or give `--features FILE.npz` (detections with precomputed embeddings, see
-jaxmot.data.features). The appearance gate is the one tuned for the extractor
-(`pipelines.tune_gate`; stored with a ReID checkpoint); `--appearance-gate` overrides it.
+a video). Or give `--features FILE.npz` with precomputed embeddings, in either form of
+jaxmot.data.features (told apart by the arrays in the file): detections with their
+features (frames, boxes, scores, features; replaces det.txt), or only `features`, one
+row per data line of the sequence's det/det.txt. The appearance gate is the one tuned
+for the extractor (`pipelines.tune_gate`; stored with a ReID checkpoint);
+`--appearance-gate` overrides it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pathlib
 import sys
 
 from jaxmot.appearance import EXTRACTORS, gate_of, make_extractor
-from jaxmot.data.features import load_detection_features
+from jaxmot.data.features import load_features
 from jaxmot.data.mot import MOTFormatError, read_sequence, write_results
 from jaxmot.trackers import TRACKER_NAMES, make_tracker, track_sequence
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
@@ -40,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--features",
         type=pathlib.Path,
-        help=".npz of detections with precomputed features (replaces det.txt)",
+        help=".npz of precomputed features: detections with their features (replaces "
+        "det.txt), or only 'features', one row per det/det.txt line",
     )
     parser.add_argument(
         "--appearance",
@@ -81,14 +85,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--video: sequence {args.sequence} has no frames (img1/ or a video)")
     detections = features = None
     if args.features is not None:
-        detections, features = load_detection_features(args.features)
+        detections, features = load_features(args.features, args.sequence)
     tracker = make_tracker(args.tracker, frame_rate=sequence.info.frame_rate)
     extractor = None
     if tracker.needs_features and features is None:
         if not sequence.has_images:
             raise ValueError(
                 f"--tracker {args.tracker} embeds detection crops, but {args.sequence} has no "
-                "frames: give --features FILE.npz (detections with precomputed embeddings)"
+                "frames: give --features FILE.npz (precomputed embeddings, jaxmot.data.features)"
             )
         extractor = make_extractor(args.appearance, args.reid_checkpoint)
     gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)

@@ -66,7 +66,7 @@ def test_demo_learned_reid_beats_histograms_in_longterm(tmp_path, capsys):
     # The full demo (~25 s): the must-show, guarded against regressions.
     assert demo.main(["--workdir", str(tmp_path), "--no-video"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"iou", "reid", "longterm", "longterm+reid"}  # shipped checkpoint
+    assert set(summary) == {"iou", "reid", "longterm", "longterm+reid", "gnn+reid"}  # shipped
     assert summary["longterm+reid"]["IDF1"] > summary["longterm"]["IDF1"] + 0.01
     assert summary["longterm"]["appearance_gate"] == ColorHistogramExtractor.appearance_gate
     assert summary["longterm+reid"]["appearance_gate"] == make_extractor("reid").appearance_gate

@@ -104,9 +104,6 @@ def tune_appearance_gate(
     The scenes are rendered to JPEG in a temporary folder and read back, exactly as the
     demo and `pipelines.track` see them.
     """
-    from jaxmot.eval import evaluate
-    from jaxmot.trackers import make_tracker, track_sequence
-
     if num_scenes < 1 or not gates:
         raise ValueError("need at least one validation scene and one gate")
     template = SceneConfig() if scene is None else scene
@@ -119,19 +116,42 @@ def tune_appearance_gate(
             )
             sequence = read_sequence(seq_dir)
             sequences.append((sequence, embed_sequence_detections(sequence, extractor)))
+    return sweep_gates(sequences, gates, seeds=seeds, progress=progress)
+
+
+def sweep_gates(
+    sequences: Sequence[tuple],
+    gates: Sequence[float] = DEFAULT_GATES,
+    *,
+    seeds: Sequence[int] = (),
+    progress: bool = False,
+) -> GateTuning:
+    """Best `longterm` gate over (sequence with gt and detections, features [K, D]) pairs.
+
+    Each sequence is tracked with every gate; IDF1 pools the events of all sequences.
+    """
+    from jaxmot.eval import evaluate
+    from jaxmot.trackers import make_tracker, track_sequence
+
+    if not sequences or not gates:
+        raise ValueError("need at least one sequence and one gate")
     idf1 = np.zeros(len(gates))
-    per_scene = np.zeros((len(seeds), len(gates)))
+    per_scene = np.zeros((len(sequences), len(gates)))
     for g, gate in enumerate(tqdm(gates, desc="gates", disable=not progress)):
         pairs = {}
         for sequence, features in sequences:
             tracker = make_tracker("longterm", sequence.info.frame_rate, appearance_gate=gate)
             run = track_sequence(tracker, sequence, features=features)
             pairs[sequence.info.name] = (sequence.gt, run.results)
+        if len(pairs) != len(sequences):
+            raise ValueError("sequence names must be unique")
         metrics = evaluate(pairs)
         idf1[g] = metrics["OVERALL"]["IDF1"]
         per_scene[:, g] = [metrics[name]["IDF1"] for name in pairs]
     best = int(np.argmax(idf1))  # the first maximum: ties go to the smaller gate
-    return GateTuning(float(gates[best]), tuple(float(g) for g in gates), idf1, per_scene, seeds)
+    return GateTuning(
+        float(gates[best]), tuple(float(g) for g in gates), idf1, per_scene, tuple(seeds)
+    )
 
 
 __all__ = [
@@ -139,6 +159,7 @@ __all__ = [
     "VALIDATION_PART",
     "GateTuning",
     "embed_sequence_detections",
+    "sweep_gates",
     "tune_appearance_gate",
     "validation_seeds",
 ]

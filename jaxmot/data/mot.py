@@ -270,8 +270,12 @@ def _value_checks(values, cols_finite, cols_int, cols_positive):
 
 
 def read_detections(
-    path: str | os.PathLike, *, min_score: float | None = None, on_invalid_box: str = "drop"
-) -> Detections:
+    path: str | os.PathLike,
+    *,
+    min_score: float | None = None,
+    on_invalid_box: str = "drop",
+    return_lines: bool = False,
+) -> Detections | tuple[Detections, np.ndarray]:
     """Read a MOTChallenge detection file (`frame,-1,x,y,w,h,score,...`).
 
     Malformed lines raise `MOTFormatError`, with one exception: real public detection
@@ -279,11 +283,16 @@ def read_detections(
     `on_invalid_box="drop"` (default) those rows are dropped with a warning that counts
     them and names the first; with "raise" they raise like any other bad field.
     A missing score column means score 1.0. `min_score` keeps rows with score >= it.
+
+    With `return_lines=True`, returns `(detections, lines)`: lines [K] int64 is the
+    source of each kept row, as a 0-based index into the file's data lines (blank lines
+    not counted), in the rows' (frame-sorted) order.
     """
     if on_invalid_box not in ("drop", "raise"):
         raise ValueError(f"on_invalid_box must be 'drop' or 'raise', got {on_invalid_box!r}")
     path = pathlib.Path(path)
     v, linenos, _ = _parse_columns(path, _DET_FIELDS, (1.0,))
+    lines = np.arange(len(v), dtype=np.int64)
     # id (column 1) is -1 by convention and unused; width/height are handled below.
     checks = _value_checks(v, (0, 2, 3, 6), (0,), ())
     _check(path, v, linenos, _DET_FIELDS, checks)
@@ -303,9 +312,15 @@ def read_detections(
             stacklevel=2,
         )
         v = v[~bad_box]
+        lines = lines[~bad_box]
     if min_score is not None:
-        v = v[v[:, 6] >= min_score]
-    return Detections(frames=v[:, 0], boxes=v[:, 2:6], scores=v[:, 6])
+        keep = v[:, 6] >= min_score
+        v, lines = v[keep], lines[keep]
+    dets = Detections(frames=v[:, 0], boxes=v[:, 2:6], scores=v[:, 6])
+    if not return_lines:
+        return dets
+    # The order Detections sorted its rows in (stable by frame; identity if sorted).
+    return dets, lines[np.argsort(v[:, 0], kind="stable")]
 
 
 def read_gt(path: str | os.PathLike) -> GroundTruth:

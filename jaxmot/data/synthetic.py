@@ -42,11 +42,13 @@ __all__ = [
     "DetectorModel",
     "SceneConfig",
     "SceneData",
+    "assemble_detections",
     "box_visibility",
     "generate_detection_stream",
     "generate_sequence",
     "render_frames",
     "simulate",
+    "true_detections",
 ]
 
 
@@ -404,25 +406,63 @@ def _clip_boxes(boxes: np.ndarray, width: int, height: int) -> tuple[np.ndarray,
     return out, (out[:, 2] >= 2.0) & (out[:, 3] >= 4.0)
 
 
+def true_detections(
+    model: DetectorModel, boxes: np.ndarray, visibility: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The DetectorModel's fate of every gt row: (hit [K] bool, boxes [K, 4] xywh float64,
+    scores [K] float64), before clipping to the image.
+
+    boxes: [K, 4] xywh gt boxes; visibility: [K] in [0, 1]. Draws every random number for
+    every row, hit or not, so one row's fate never shifts another row's noise.
+    """
+    k = len(boxes)
+    hit = rng.random(k) < model.detection_probability(visibility)
+    noise = rng.standard_normal((k, 4))
+    mean = 0.3 + 0.5 * visibility.astype(np.float64)
+    conc = model.true_score_concentration
+    scores = 0.5 + 0.5 * rng.beta(mean * conc, (1.0 - mean) * conc)
+    b = boxes.astype(np.float64)
+    cx = b[:, 0] + 0.5 * b[:, 2] + model.center_std * b[:, 3] * noise[:, 0]
+    cy = b[:, 1] + 0.5 * b[:, 3] + model.center_std * b[:, 3] * noise[:, 1]
+    bw = b[:, 2] * np.maximum(1.0 + model.size_std * noise[:, 2], 0.2)
+    bh = b[:, 3] * np.maximum(1.0 + model.size_std * noise[:, 3], 0.2)
+    return hit, np.stack([cx - 0.5 * bw, cy - 0.5 * bh, bw, bh], 1), scores
+
+
+def assemble_detections(
+    frames: np.ndarray,
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    src: np.ndarray,
+    width: int,
+    height: int,
+    rng: np.random.Generator,
+) -> tuple[mot.Detections, np.ndarray, np.ndarray]:
+    """Detector output rows -> (detections sorted by frame, src[rows], rows).
+
+    Clips boxes to the image and drops slivers, rounds like the files, and shuffles rows
+    within each frame (the order of rows must not leak identities). `src` [D] is any
+    per-row tag (the source id); `rows` [K] indexes the kept input rows in output order.
+    """
+    frames = np.asarray(frames).astype(np.int32)
+    boxes, keep = _clip_boxes(boxes, width, height)
+    perm = rng.permutation(len(frames))
+    perm = perm[keep[perm]]
+    perm = perm[np.argsort(frames[perm], kind="stable")]
+    dets = mot.Detections(
+        frames=frames[perm],
+        boxes=np.round(boxes[perm], _BOX_DECIMALS).astype(np.float32),
+        scores=np.round(scores[perm], _SCORE_DECIMALS).astype(np.float32),
+    )
+    return dets, src[perm], perm
+
+
 def _detect(
     config: SceneConfig, gt: mot.GroundTruth, rng: np.random.Generator
 ) -> tuple[mot.Detections, np.ndarray]:
     """Run the DetectorModel on the gt: (detections sorted by frame, source id per row)."""
     model = config.detector
-    k = len(gt.frames)
-    # Draw every random number for every gt row, hit or not, so one row's fate never
-    # shifts another row's noise.
-    hit = rng.random(k) < model.detection_probability(gt.visibility)
-    noise = rng.standard_normal((k, 4))
-    mean = 0.3 + 0.5 * gt.visibility.astype(np.float64)
-    conc = model.true_score_concentration
-    true_scores = 0.5 + 0.5 * rng.beta(mean * conc, (1.0 - mean) * conc)
-    b = gt.boxes.astype(np.float64)
-    cx = b[:, 0] + 0.5 * b[:, 2] + model.center_std * b[:, 3] * noise[:, 0]
-    cy = b[:, 1] + 0.5 * b[:, 3] + model.center_std * b[:, 3] * noise[:, 1]
-    bw = b[:, 2] * np.maximum(1.0 + model.size_std * noise[:, 2], 0.2)
-    bh = b[:, 3] * np.maximum(1.0 + model.size_std * noise[:, 3], 0.2)
-    true_boxes = np.stack([cx - 0.5 * bw, cy - 0.5 * bh, bw, bh], 1)
+    hit, true_boxes, true_scores = true_detections(model, gt.boxes, gt.visibility, rng)
 
     # False positives: person-shaped boxes at plausible ground positions.
     fp_counts = rng.poisson(model.fp_per_frame, config.num_frames)
@@ -435,22 +475,16 @@ def _detect(
     fp_boxes = np.stack([fx, foot - fh, fw, fh], 1)
     fp_scores = model.fp_score_max * rng.beta(2.0, 3.0, f)
 
-    frames = np.concatenate([gt.frames[hit], fp_frames]).astype(np.int32)
-    boxes, keep = _clip_boxes(
-        np.concatenate([true_boxes[hit], fp_boxes]), config.width, config.height
+    dets, src, _ = assemble_detections(
+        np.concatenate([gt.frames[hit], fp_frames]),
+        np.concatenate([true_boxes[hit], fp_boxes]),
+        np.concatenate([true_scores[hit], fp_scores]),
+        np.concatenate([gt.ids[hit], np.full(f, -1)]),
+        config.width,
+        config.height,
+        rng,
     )
-    scores = np.concatenate([true_scores[hit], fp_scores])
-    src = np.concatenate([gt.ids[hit], np.full(f, -1)])
-    # Shuffle within each frame: the order of rows must not leak identities.
-    perm = rng.permutation(len(frames))
-    perm = perm[keep[perm]]
-    perm = perm[np.argsort(frames[perm], kind="stable")]
-    dets = mot.Detections(
-        frames=frames[perm],
-        boxes=np.round(boxes[perm], _BOX_DECIMALS).astype(np.float32),
-        scores=np.round(scores[perm], _SCORE_DECIMALS).astype(np.float32),
-    )
-    return dets, src[perm].astype(np.int32)
+    return dets, src.astype(np.int32)
 
 
 # --------------------------------------------------------------------------- simulate

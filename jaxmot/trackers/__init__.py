@@ -5,6 +5,7 @@
   sort      the same with SORT's own settings (min_hits 3, max_age 1), for comparison
   reid      ReIDHungarian: appearance cost gated by IoU, unmatched tracks die at once
   longterm  LongTermReID: lost tracks wait 20 frames and are re-identified by appearance
+  gnn       a learned GNN scores tracks against detections (boxes, time, appearance)
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ def _factories():
         "sort": lambda fr, gate: IoUTracker(sort_config(), fr),
         "reid": lambda fr, gate: ReIDTracker(_with_gate(reid_config(), gate), fr),
         "longterm": lambda fr, gate: ReIDTracker(_with_gate(longterm_config(), gate), fr),
+        "gnn": lambda fr, gate: _gnn_tracker(fr),
     }
+
+
+def _gnn_tracker(frame_rate: float, checkpoint=None) -> OnlineTracker:
+    from jaxmot.models.gnn_checkpoint import load_gnn_model
+    from jaxmot.trackers.gnn_tracker import GNNTracker
+
+    return GNNTracker(load_gnn_model(checkpoint), frame_rate=frame_rate)
 
 
 TRACKER_NAMES = tuple(_factories())
@@ -46,7 +55,9 @@ def make_tracker(
 
     appearance_gate: the largest cosine distance an appearance tracker accepts as a
       match; None keeps the config's default. Use the extractor's tuned gate
-      (`gate_of(extractor)`); motion-only trackers ignore it.
+      (`gate_of(extractor)`); motion-only trackers and `gnn` ignore it.
+
+    `gnn` loads the model shipped in checkpoints/ (GNNTracker takes any other).
     """
     factories = _factories()
     if name not in factories:

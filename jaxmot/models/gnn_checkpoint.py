@@ -1,0 +1,40 @@
+"""Save and load exported GNN association models (`jaxmot.train.export` + GNNConfig)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from typing import Any
+
+from flax import nnx
+
+from jaxmot.models.gnn import AssociationGNN, GNNConfig
+from jaxmot.train.export import export_model, load_model
+
+KIND = "gnn"
+# The checkpoint shipped with the repository, trained by `pipelines.train_gnn`.
+DEFAULT_CHECKPOINT = pathlib.Path(__file__).resolve().parents[2] / "checkpoints" / "gnn_mot17_sim"
+
+
+def export_gnn_model(model: AssociationGNN, directory: str | os.PathLike, **extra: Any) -> None:
+    """Export with a manifest holding the model config and `extra` (metrics, command...)."""
+    manifest = {"kind": KIND, "config": dataclasses.asdict(model.config), **extra}
+    export_model(model, directory, manifest)
+
+
+def load_gnn_model(directory: str | os.PathLike | None = None) -> AssociationGNN:
+    """The exported model (eval mode) in `directory` (default: the shipped checkpoint)."""
+    directory = DEFAULT_CHECKPOINT if directory is None else directory
+
+    def build(manifest):
+        if manifest.get("kind") != KIND:
+            raise ValueError(f"{directory}: not a GNN model (kind {manifest.get('kind')!r})")
+        return AssociationGNN(GNNConfig(**manifest["config"]), nnx.Rngs(0))
+
+    model, _ = load_model(directory, build)
+    model.eval()
+    return model
+
+
+__all__ = ["DEFAULT_CHECKPOINT", "export_gnn_model", "load_gnn_model"]

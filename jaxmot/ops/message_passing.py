@@ -1,0 +1,363 @@
+"""Bipartite neural message passing between tracks and detections (course exercise 3).
+
+The course's AssignmentSimilarityNet as pure functions over a params pytree. One
+message-passing layer, shared by all steps, runs on a dense bipartite graph of N tracks
+(rows) and M detections (columns). Each step (the course's `forward` order):
+
+  1. edge update: edge_ij = edge_mlp(concat(track_i, det_j, edge_ij, edge0_ij));
+  2. node update from the *updated* edges, aggregating before the MLP as the course's
+     `node_update` does (`nodes_a_in` has shape (|A|, node_dim + edge_dim)):
+     track_i = node_mlp(concat(track_i, sum_j edge_ij)),
+     det_j   = node_mlp(concat(det_j,   sum_i edge_ij)), one node_mlp for both sides;
+  3. logits[step] = classifier(edge).
+
+Two forms with the same output: `message_passing_reference` concatenates per edge
+literally as the course does; `message_passing` splits every first-layer kernel by
+input block so node terms are projected per node and broadcast-added, the edge0 term is
+computed once, and no per-edge copy of a node embedding is ever built.
+
+Padding: `track_valid` [N] / `det_valid` [M] bool masks. Padded nodes send no messages
+(they are left out of the sums) and their inputs are zeroed first, so any garbage in
+them neither reaches a real logit nor makes a NaN in the gradients. Logits at pairs
+with a padded end are 0.
+
+Params (plain nested dicts / lists; kernels [in, out] as in flax), n = node_dim,
+e = edge_dim, D = reid_dim:
+  node_in: {kernel [D, n], bias [n]}                      ReLU(x @ k + b)
+  edge_in: 2 x Linear-ReLU, [6, e] then [e, e]
+  edge_mlp: 2 x Linear-ReLU, [2n + 2e, e] then [e, e]     input (track, det, edge, edge0)
+  node_mlp: 2 x Linear-ReLU, [n + e, n] then [n, n]       input (node, summed edges)
+  classifier: Linear-ReLU-Linear, [e, e] then [e, 1]
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+EDGE_FEATURE_DIM = 6  # 5 motion features + 1 appearance (cosine) distance
+_COSINE_EPS = 1e-8  # norms below this are clamped, so a zero vector has distance 1
+
+
+# --- edge features -----------------------------------------------------------------
+
+
+def motion_edge_features(
+    track_boxes: jax.Array, det_boxes: jax.Array, track_t: jax.Array, det_t: jax.Array
+) -> jax.Array:
+    """Pairwise motion features of the course.
+
+    Args:
+      track_boxes: [N, 4] xywh (top-left x, y, width, height), pixels.
+      det_boxes: [M, 4] xywh.
+      track_t: [N] frame number of each track's box.
+      det_t: [M] frame number of each detection.
+
+    Returns:
+      [N, M, 5]: with (x, y) box centres and (w, h) sizes, per pair (i, j)
+      (2(x_j - x_i)/(h_i + h_j), 2(y_j - y_i)/(h_i + h_j), log(h_i/h_j), log(w_i/w_j),
+      t_j - t_i).
+    """
+    tc = track_boxes[:, :2] + 0.5 * track_boxes[:, 2:]
+    dc = det_boxes[:, :2] + 0.5 * det_boxes[:, 2:]
+    tw, th = track_boxes[:, 2], track_boxes[:, 3]
+    dw, dh = det_boxes[:, 2], det_boxes[:, 3]
+    scale = 2.0 / (th[:, None] + dh[None, :])  # normalised by the mean height
+    dxy = (dc[None, :, :] - tc[:, None, :]) * scale[..., None]
+    log_h = jnp.log(th[:, None] / dh[None, :])
+    log_w = jnp.log(tw[:, None] / dw[None, :])
+    dt = (det_t[None, :] - track_t[:, None]).astype(dxy.dtype)
+    return jnp.concatenate([dxy, log_h[..., None], log_w[..., None], dt[..., None]], axis=-1)
+
+
+def cosine_distance(a: jax.Array, b: jax.Array) -> jax.Array:
+    """1 - cosine similarity. a: [N, D], b: [M, D] -> [N, M] in [0, 2].
+
+    Norms are clamped at 1e-8, so zero vectors give distance 1 instead of NaN.
+    """
+    eps2 = _COSINE_EPS**2
+    an = a * jax.lax.rsqrt(jnp.maximum(jnp.sum(a * a, axis=-1, keepdims=True), eps2))
+    bn = b * jax.lax.rsqrt(jnp.maximum(jnp.sum(b * b, axis=-1, keepdims=True), eps2))
+    return 1.0 - an @ bn.T
+
+
+def edge_features(
+    track_boxes: jax.Array,
+    det_boxes: jax.Array,
+    track_t: jax.Array,
+    det_t: jax.Array,
+    track_feats: jax.Array,
+    det_feats: jax.Array,
+) -> jax.Array:
+    """[N, M, 6] = concat(motion_edge_features [N, M, 5], cosine_distance [N, M, 1]).
+
+    track_feats: [N, D], det_feats: [M, D] ReID features; the rest as in
+    `motion_edge_features`.
+    """
+    motion = motion_edge_features(track_boxes, det_boxes, track_t, det_t)
+    app = cosine_distance(track_feats, det_feats)
+    return jnp.concatenate([motion, app[..., None].astype(motion.dtype)], axis=-1)
+
+
+# --- parameters --------------------------------------------------------------------
+
+
+def _linear(key, fan_in: int, fan_out: int) -> dict:
+    # torch.nn.Linear's default init, as the course model gets: U(+-1/sqrt(fan_in)).
+    kk, kb = jax.random.split(key)
+    bound = 1.0 / np.sqrt(fan_in)
+    return {
+        "kernel": jax.random.uniform(kk, (fan_in, fan_out), jnp.float32, -bound, bound),
+        "bias": jax.random.uniform(kb, (fan_out,), jnp.float32, -bound, bound),
+    }
+
+
+def init_params(
+    key: jax.Array, reid_dim: int = 512, node_dim: int = 32, edge_dim: int = 64
+) -> dict:
+    """The params pytree described in the module docstring (course defaults)."""
+    n, e = node_dim, edge_dim
+    k = jax.random.split(key, 9)
+    return {
+        "node_in": _linear(k[0], reid_dim, n),
+        "edge_in": [_linear(k[1], EDGE_FEATURE_DIM, e), _linear(k[2], e, e)],
+        "edge_mlp": [_linear(k[3], 2 * n + 2 * e, e), _linear(k[4], e, e)],
+        "node_mlp": [_linear(k[5], n + e, n), _linear(k[6], n, n)],
+        "classifier": [_linear(k[7], e, e), _linear(k[8], e, 1)],
+    }
+
+
+# --- shared helpers ----------------------------------------------------------------
+
+
+def _dense(layer: dict, x: jax.Array) -> jax.Array:
+    return x @ layer["kernel"] + layer["bias"]
+
+
+def _relu_mlp(layers: list, x: jax.Array) -> jax.Array:
+    """Linear-ReLU pairs (the course's MLPs in eval mode: dropout is identity)."""
+    for layer in layers:
+        x = jax.nn.relu(_dense(layer, x))
+    return x
+
+
+def _sanitise(track_feats, det_feats, edge_feats, track_valid, det_valid):
+    """Zero padded inputs so garbage (huge values) in them stays out of every sum and
+    out of the backward pass (where, not a multiply: inf * 0 is NaN)."""
+    track_valid = track_valid.astype(bool)
+    det_valid = det_valid.astype(bool)
+    pair = track_valid[:, None] & det_valid[None, :]
+    track_feats = jnp.where(track_valid[:, None], track_feats, 0)
+    det_feats = jnp.where(det_valid[:, None], det_feats, 0)
+    edge_feats = jnp.where(pair[..., None], edge_feats, 0)
+    return track_feats, det_feats, edge_feats, track_valid, det_valid, pair
+
+
+# --- the plain form ----------------------------------------------------------------
+
+
+def message_passing_reference(
+    params: dict,
+    track_feats: jax.Array,
+    det_feats: jax.Array,
+    edge_feats: jax.Array,
+    track_valid: jax.Array,
+    det_valid: jax.Array,
+    num_steps: int,
+) -> jax.Array:
+    """The course's AssignmentSimilarityNet, written as literally as possible.
+
+    Args:
+      params: see `init_params`.
+      track_feats: [N, D] ReID features of the tracks.
+      det_feats: [M, D] ReID features of the detections.
+      edge_feats: [N, M, 6] from `edge_features`.
+      track_valid: [N] bool, det_valid: [M] bool.
+      num_steps: message-passing steps (static).
+
+    Returns:
+      logits [num_steps, N, M]; 0 at pairs with a padded end.
+    """
+    track_feats, det_feats, edge_feats, tv, dv, pair = _sanitise(
+        track_feats, det_feats, edge_feats, track_valid, det_valid
+    )
+    n, m = edge_feats.shape[:2]
+    edge0 = _relu_mlp(params["edge_in"], edge_feats)  # [N, M, e]
+    track = jax.nn.relu(_dense(params["node_in"], track_feats))  # [N, n]
+    det = jax.nn.relu(_dense(params["node_in"], det_feats))  # [M, n]
+    edge = edge0
+    logits = []
+    for _ in range(num_steps):
+        # edge update: per-edge copies of both node embeddings, concatenated
+        track_rep = jnp.broadcast_to(track[:, None, :], (n, m, track.shape[-1]))
+        det_rep = jnp.broadcast_to(det[None, :, :], (n, m, det.shape[-1]))
+        edge_in = jnp.concatenate([track_rep, det_rep, edge, edge0], axis=-1)
+        edge = _relu_mlp(params["edge_mlp"], edge_in)  # [N, M, e]
+        # node update from the updated edges: sum messages from valid nodes only
+        track_msg = jnp.sum(jnp.where(dv[None, :, None], edge, 0), axis=1)  # [N, e]
+        det_msg = jnp.sum(jnp.where(tv[:, None, None], edge, 0), axis=0)  # [M, e]
+        track_in = jnp.concatenate([track, track_msg], axis=-1)
+        det_in = jnp.concatenate([det, det_msg], axis=-1)
+        track = _relu_mlp(params["node_mlp"], track_in)
+        det = _relu_mlp(params["node_mlp"], det_in)
+        hidden = jax.nn.relu(_dense(params["classifier"][0], edge))
+        logits.append(_dense(params["classifier"][1], hidden)[..., 0])
+    return jnp.where(pair, jnp.stack(logits), 0)
+
+
+# --- the fast form -----------------------------------------------------------------
+
+
+def _dropout(x, rate, key):
+    if key is None:
+        return x
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / (1.0 - rate), 0)
+
+
+def message_passing(
+    params: dict,
+    track_feats: jax.Array,
+    det_feats: jax.Array,
+    edge_feats: jax.Array,
+    track_valid: jax.Array,
+    det_valid: jax.Array,
+    num_steps: int,
+    *,
+    dropout_rate: float = 0.0,
+    rng: jax.Array | None = None,
+) -> jax.Array:
+    """Same model and output as `message_passing_reference`, computed efficiently.
+
+    Args and returns as in `message_passing_reference`, plus:
+      dropout_rate: dropout after each ReLU of edge_in, edge_mlp and node_mlp (the
+        course's placement); applied only when > 0 and `rng` is given.
+      rng: a PRNG key for dropout (per sample under vmap).
+
+    How it saves work: edge_mlp's first kernel [2n + 2e, e] is split by input block.
+    The track and det blocks are applied per node ([N, e], [M, e]) and broadcast-added,
+    so no per-edge copy of a node embedding exists; the edge0 block and the bias are
+    constant over the steps and computed once. The current-edge block of step s + 1 and
+    the classifier's first layer of step s both read the same edge embedding, so one
+    [N*M, e] @ [e, 2e] matmul serves both. Node messages are masked sums over the edge
+    embeddings ([N, e], [M, e], a matvec each), then node_mlp runs per node.
+    """
+    track_feats, det_feats, edge_feats, tv, dv, pair = _sanitise(
+        track_feats, det_feats, edge_feats, track_valid, det_valid
+    )
+    n, m = edge_feats.shape[:2]
+    node_dim = params["node_in"]["kernel"].shape[1]
+    w1 = params["edge_mlp"][0]["kernel"]
+    e = w1.shape[1]
+    w_track, w_det = w1[:node_dim], w1[node_dim : 2 * node_dim]
+    w_edge, w_edge0 = w1[2 * node_dim : 2 * node_dim + e], w1[2 * node_dim + e :]
+    v1 = params["node_mlp"][0]["kernel"]
+    v_node, v_msg = v1[:node_dim], v1[node_dim:]
+    cls0, cls1 = params["classifier"]
+    dtype = edge_feats.dtype
+    tw, dw = tv.astype(dtype), dv.astype(dtype)  # float weights for the masked sums
+
+    use_dropout = dropout_rate > 0 and rng is not None
+
+    def drop(x, key, site):
+        # one key per (step, dropout site): fold_in(fold_in(rng, step), site)
+        if not use_dropout:
+            return x
+        return _dropout(x, dropout_rate, jax.random.fold_in(key, site))
+
+    # All per-edge work on [N*M, features] rows: plain 2-D matmuls.
+    key0 = jax.random.fold_in(rng, num_steps) if use_dropout else None
+    x = edge_feats.reshape(n * m, -1)
+    x = drop(jax.nn.relu(_dense(params["edge_in"][0], x)), key0, 0)
+    edge0 = drop(jax.nn.relu(_dense(params["edge_in"][1], x)), key0, 1)  # [NM, e]
+    const = edge0 @ w_edge0 + params["edge_mlp"][0]["bias"]  # the same in every step
+    track = jax.nn.relu(_dense(params["node_in"], track_feats))  # [N, n]
+    det = jax.nn.relu(_dense(params["node_in"], det_feats))  # [M, n]
+    w_cat = jnp.concatenate([w_edge, cls0["kernel"]], axis=1)  # [e, 2e]
+    b1 = params["node_mlp"][0]["bias"]
+
+    def edge_step(proj, track, det, key):
+        """Edge update + classifier: -> (edge [NM, e], next proj [NM, e], logits [NM])."""
+        node_term = (track @ w_track)[:, None, :] + (det @ w_det)[None, :, :]  # [N, M, e]
+        h = (proj + const).reshape(n, m, e) + node_term
+        h = drop(jax.nn.relu(h), key, 0).reshape(n * m, e)
+        edge = drop(jax.nn.relu(_dense(params["edge_mlp"][1], h)), key, 1)  # [NM, e]
+        both = edge @ w_cat  # [NM, 2e]: next step's edge term | classifier hidden
+        hidden = jax.nn.relu(both[:, e:] + cls0["bias"])
+        return edge, both[:, :e], hidden @ cls1["kernel"][:, 0] + cls1["bias"][0]
+
+    def step(carry, index):
+        proj, track, det = carry
+        key = jax.random.fold_in(rng, index) if use_dropout else None
+        edge, proj, logits = edge_step(proj, track, det, key)
+        edge3 = edge.reshape(n, m, e)
+        track_msg = jnp.einsum("nme,m->ne", edge3, dw)  # messages from valid dets only
+        det_msg = jnp.einsum("nme,n->me", edge3, tw)
+        track = drop(jax.nn.relu(track @ v_node + track_msg @ v_msg + b1), key, 2)
+        det = drop(jax.nn.relu(det @ v_node + det_msg @ v_msg + b1), key, 3)
+        track = drop(jax.nn.relu(_dense(params["node_mlp"][1], track)), key, 4)
+        det = drop(jax.nn.relu(_dense(params["node_mlp"][1], det)), key, 5)
+        return (proj, track, det), logits
+
+    # A scan compiles the shared layer once; the last step runs outside it because
+    # its node update would feed nothing.
+    carry = (edge0 @ w_edge, track, det)
+    carry, logits = jax.lax.scan(step, carry, jnp.arange(num_steps - 1))
+    last_key = jax.random.fold_in(rng, num_steps - 1) if use_dropout else None
+    *_, last = edge_step(*carry, last_key)
+    logits = jnp.concatenate([logits, last[None]]).reshape(num_steps, n, m)
+    return jnp.where(pair, logits, 0)
+
+
+# --- loss and cost -----------------------------------------------------------------
+
+
+def association_loss(
+    logits: jax.Array, labels: jax.Array, pair_valid: jax.Array, pos_weight: float = 20.0
+) -> jax.Array:
+    """Weighted binary cross-entropy with logits over all steps (the course's
+    `BCEWithLogitsLoss(pos_weight=20)`), averaged over steps and valid pairs.
+
+    Args:
+      logits: [S, N, M]. labels: [N, M], 1 = same identity. pair_valid: [N, M] bool.
+      pos_weight: weight of the positive term (matches are ~1/N of all pairs).
+
+    Returns:
+      scalar: mean over S x (valid pairs) of -(pw y log s(x) + (1 - y) log(1 - s(x)));
+      0 when no pair is valid.
+    """
+    mask = jnp.broadcast_to(pair_valid.astype(bool), logits.shape)
+    x = jnp.where(mask, logits, 0)  # keeps garbage at invalid pairs out of the gradient
+    y = labels.astype(x.dtype)
+    per_pair = -(pos_weight * y * jax.nn.log_sigmoid(x) + (1 - y) * jax.nn.log_sigmoid(-x))
+    total = jnp.sum(jnp.where(mask, per_pair, 0))
+    return total / jnp.maximum(jnp.sum(mask), 1).astype(x.dtype)
+
+
+def reference_flops(
+    n: int, m: int, reid_dim: int, node_dim: int, edge_dim: int, num_steps: int
+) -> int:
+    """Matmul FLOPs (2 per multiply-add) of `message_passing_reference` on one graph of
+    n tracks and m detections: node_in, edge_in, and per step edge_mlp, node_mlp (both
+    sides) and the classifier. Biases, ReLUs and the message sums are not counted."""
+    nd, e, pairs = node_dim, edge_dim, n * m
+    node_in = (n + m) * reid_dim * nd
+    edge_in = pairs * (EDGE_FEATURE_DIM * e + e * e)
+    edge_mlp = pairs * ((2 * nd + 2 * e) * e + e * e)
+    node_mlp = (n + m) * ((nd + e) * nd + nd * nd)
+    classifier = pairs * (e * e + e)
+    return 2 * (node_in + edge_in + num_steps * (edge_mlp + node_mlp + classifier))
+
+
+__all__ = [
+    "EDGE_FEATURE_DIM",
+    "association_loss",
+    "cosine_distance",
+    "edge_features",
+    "init_params",
+    "message_passing",
+    "message_passing_reference",
+    "motion_edge_features",
+    "reference_flops",
+]

@@ -1,0 +1,108 @@
+"""The GNN association tracker of the course (reference.md section 3), on the shared lifecycle.
+
+Every frame the learned model (`jaxmot.models.gnn.AssociationGNN`) scores all live
+tracks (new, tracked and lost) against the detections: a track enters the graph with
+the box of its last matched detection, the frame of that match (`frame - inactive - 1`)
+and its appearance memory (mean of its last 10 embeddings). similarity =
+sigmoid(last-step logits), cost = 1 - similarity, and the Hungarian assignment never
+matches a pair with similarity < 0.5. Unmatched tracks wait `patience` frames (at 30
+fps) as LOST, like the `longterm` tracker, and the GNN can re-find them.
+
+Static shapes: tracks and detections are padded to power-of-two buckets, so a sequence
+compiles the scorer once per (tracks, detections) bucket pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmot.ops.assignment import linear_assignment
+from jaxmot.ops.padding import bucket_size, pad_rows
+from jaxmot.trackers.base import FrameDetections, OnlineTracker
+from jaxmot.trackers.lifecycle import LifecycleConfig, TrackState
+
+
+@dataclasses.dataclass(frozen=True)
+class GNNTrackerConfig:
+    min_similarity: float = 0.5  # course: pairs with sigmoid(logit) < 0.5 never match
+    lifecycle: LifecycleConfig = LifecycleConfig(min_hits=1, max_lost=19, feature_history=10)
+
+    def __post_init__(self):
+        if not 0 < self.min_similarity < 1:
+            raise ValueError(f"min_similarity must be in (0, 1), got {self.min_similarity}")
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _last_step_similarity(params, num_steps, track_boxes, track_t, track_features,
+                          track_valid, det_boxes, det_t, det_features, det_valid):  # fmt: skip
+    from jaxmot.models.gnn import score_graph
+
+    logits = score_graph(
+        params, num_steps, track_boxes, track_t, track_features, track_valid,
+        det_boxes, det_t, det_features, det_valid,
+    )  # fmt: skip
+    return jax.nn.sigmoid(logits[-1])
+
+
+class GNNTracker(OnlineTracker):
+    """Online tracking with a trained AssociationGNN (`model`, eval mode)."""
+
+    needs_features = True
+
+    def __init__(self, model, config: GNNTrackerConfig = GNNTrackerConfig(),
+                 frame_rate: float = 30.0):  # fmt: skip
+        super().__init__(config.lifecycle, frame_rate)
+        model.eval()
+        self.config = config
+        self.num_steps = model.config.num_steps
+        self.reid_dim = model.config.reid_dim
+        self.params = jax.tree.map(jnp.asarray, model.param_tree())
+
+    def similarity(self, track_boxes, track_t, track_features, det_boxes, det_t, det_features):
+        """[N, M] sigmoid of the last step's logits for unpadded inputs (NumPy)."""
+        n, m = len(track_boxes), len(det_boxes)
+        size_n, size_m = bucket_size(n), bucket_size(m)
+        sim = _last_step_similarity(
+            self.params, self.num_steps,
+            pad_rows(np.asarray(track_boxes, np.float32), size_n),
+            pad_rows(np.asarray(track_t, np.float32), size_n),
+            pad_rows(np.asarray(track_features, np.float32), size_n),
+            np.arange(size_n) < n,
+            pad_rows(np.asarray(det_boxes, np.float32), size_m),
+            np.full(size_m, det_t, np.float32),
+            pad_rows(np.asarray(det_features, np.float32), size_m),
+            np.arange(size_m) < m,
+        )  # fmt: skip
+        return np.asarray(sim)[:n, :m]
+
+    def _associate(self, detections: FrameDetections):
+        self.tracks.predict()  # advances the frame (and the Kalman states, unused here)
+        features = detections.features
+        if features.shape[1] != self.reid_dim:
+            raise ValueError(
+                f"the GNN takes {self.reid_dim}-d appearance features, got {features.shape[1]}-d"
+            )
+        m = len(detections)
+        candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
+        if not candidates or not m:
+            return [], np.arange(m)
+        frame = self.tracks.frame
+        track_features = self.tracks.slot_features(features.shape[1])[self.tracks.slots(candidates)]
+        sim = self.similarity(
+            np.array([t.detection_box for t in candidates], np.float32),
+            np.array([frame - t.inactive - 1 for t in candidates], np.float32),
+            track_features,
+            detections.boxes,
+            frame,
+            features,
+        )
+        pairs, _, unmatched = linear_assignment(1.0 - sim, 1.0 - self.config.min_similarity)
+        return [(candidates[i], int(j)) for i, j in pairs], unmatched
+
+
+__all__ = ["GNNTracker", "GNNTrackerConfig"]

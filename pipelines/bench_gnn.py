@@ -1,0 +1,201 @@
+"""`python -m pipelines.bench gnn`: throughput of the bipartite GNN association model.
+
+For each graph size N = M and batch size: the fast form (`message_passing`) and the
+plain, per-edge-concatenating form (`message_passing_reference`), both vmapped over the
+batch and jitted. The first call compiles (reported apart as compile_s); then `repeats`
+timed calls, each ended with `block_until_ready`, give the median ms. Effective GFLOP/s
+= reference_flops * batch / time: the work of the plain form, so a faster algorithm
+shows as a higher figure. Next to it, the GFLOP/s of one large jitted float32 matmul
+measured in the same run: what this machine does on the friendliest possible work.
+Training: jitted value_and_grad of association_loss(message_passing) + an Adam update
+(fast form), in steps/s; its effective GFLOP/s counts 3x the forward FLOPs (forward +
+backward, the usual convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxmot.ops import message_passing as mp
+
+DEFAULT_SIZES = (16, 64, 256)
+DEFAULT_BATCHES = (1, 32)
+# Course notebook defaults (reference.md section 3).
+COURSE = {"reid_dim": 512, "node_dim": 32, "edge_dim": 64, "steps": 10}
+# The plain form at 256 x 256 x 32 pairs takes ~10 s a call on a 2-core CPU; above this
+# many pairs per call it is skipped (and the table says so).
+PLAIN_MAX_PAIRS = 1_000_000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sizes", nargs="+", type=int, default=list(DEFAULT_SIZES), help="N = M")
+    parser.add_argument("--batches", nargs="+", type=int, default=list(DEFAULT_BATCHES))
+    parser.add_argument("--reid-dim", type=int, default=COURSE["reid_dim"])
+    parser.add_argument("--node-dim", type=int, default=COURSE["node_dim"])
+    parser.add_argument("--edge-dim", type=int, default=COURSE["edge_dim"])
+    parser.add_argument("--steps", type=int, default=COURSE["steps"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--chunk", type=int, default=1,
+        help="graphs vmapped together in a lax.map over the batch (0: vmap the whole batch)",
+    )  # fmt: skip
+    parser.add_argument("--matmul-size", type=int, default=2048)
+    parser.add_argument("--train-size", type=int, default=64, help="N = M of the train step")
+    parser.add_argument("--train-batch", type=int, default=32)
+    parser.add_argument("--plain-max-pairs", type=int, default=PLAIN_MAX_PAIRS)
+    parser.add_argument("--json", type=pathlib.Path, help="write the records here")
+
+
+def _time(fn, repeats: int) -> tuple[float, float]:
+    """(seconds of the first call, median seconds of `repeats` further calls)."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - start)
+    return first, float(np.median(times))
+
+
+def matmul_gflops(size: int, repeats: int) -> float:
+    """GFLOP/s of a jitted float32 [size, size] @ [size, size]."""
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(size, size)), jnp.float32)
+    f = jax.jit(jnp.matmul)
+    _, seconds = _time(lambda: f(a, a), max(repeats, 3))
+    return 2 * size**3 / seconds / 1e9
+
+
+def _batch(n: int, batch: int, reid_dim: int, seed: int = 0):
+    """Random but realistic inputs: [B, N, D] features, [B, N, N, 6] edge features."""
+    rng = np.random.default_rng(seed)
+
+    def boxes():
+        xy = rng.uniform(0, 1000, (batch, n, 2))
+        return np.concatenate([xy, rng.uniform(20, 200, (batch, n, 2))], -1).astype(np.float32)
+
+    tf = rng.normal(size=(batch, n, reid_dim)).astype(np.float32)
+    df = rng.normal(size=(batch, n, reid_dim)).astype(np.float32)
+    tt = rng.integers(0, 20, (batch, n)).astype(np.float32)
+    dt = np.full((batch, n), 20.0, np.float32)
+    ef = jax.jit(jax.vmap(mp.edge_features))(boxes(), boxes(), tt, dt, tf, df)
+    valid = np.ones((batch, n), bool)
+    return tf, df, ef, valid, valid
+
+
+def batched(fn, chunk: int):
+    """fn over a leading batch axis: vmap in chunks of `chunk` graphs (lax.map), or all at
+    once when chunk is 0. Same results; chunks decide how much of [B, N, M, e] is live."""
+    if chunk <= 0:
+        return jax.vmap(fn)
+    return lambda *xs: jax.lax.map(lambda x: fn(*x), xs, batch_size=chunk)
+
+
+def bench_forward(form, params, n, batch, args, matmul) -> dict:
+    fn = mp.message_passing if form == "fast" else mp.message_passing_reference
+    run = jax.jit(batched(functools.partial(fn, params, num_steps=args.steps), args.chunk))
+    inputs = _batch(n, batch, args.reid_dim)
+    first, seconds = _time(lambda: run(*inputs), args.repeats)
+    flops = mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
+    return {
+        "form": form,
+        "n": n,
+        "batch": batch,
+        "steps": args.steps,
+        "ms_median": 1e3 * seconds,
+        "effective_gflops": flops * batch / seconds / 1e9,
+        "matmul_gflops": matmul,
+        "compile_s": max(first - seconds, 0.0),
+        "skipped": False,
+    }
+
+
+def bench_train(params, args, matmul) -> dict:
+    n, batch = args.train_size, args.train_batch
+    tx = optax.adam(1e-3)
+    labels = jnp.broadcast_to(jnp.eye(n), (batch, n, n))
+
+    def loss_fn(p, tf, df, ef, tv, dv):
+        logits = jax.vmap(functools.partial(mp.message_passing, p, num_steps=args.steps))(
+            tf, df, ef, tv, dv
+        )
+        pair = tv[:, :, None] & dv[:, None, :]
+        return jnp.mean(jax.vmap(mp.association_loss)(logits, labels, pair))
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def train_step(p, opt_state, *inputs):
+        loss, grads = jax.value_and_grad(loss_fn)(p, *inputs)
+        updates, opt_state = tx.update(grads, opt_state, p)
+        return optax.apply_updates(p, updates), opt_state, loss
+
+    inputs = _batch(n, batch, args.reid_dim, seed=1)
+    holder = {"p": jax.tree.map(jnp.array, params)}  # copies: the step donates them
+    holder["opt"] = tx.init(holder["p"])
+
+    def once():
+        holder["p"], holder["opt"], loss = train_step(holder["p"], holder["opt"], *inputs)
+        return loss
+
+    first, seconds = _time(once, args.repeats)
+    flops = 3 * mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
+    return {
+        "form": "fast-train",
+        "n": n,
+        "batch": batch,
+        "steps": args.steps,
+        "ms_median": 1e3 * seconds,
+        "steps_per_sec": 1.0 / seconds,
+        "effective_gflops": flops * batch / seconds / 1e9,
+        "matmul_gflops": matmul,
+        "compile_s": max(first - seconds, 0.0),
+        "skipped": False,
+    }
+
+
+def run_gnn_bench(args, progress=print) -> list[dict]:
+    params = mp.init_params(jax.random.key(0), args.reid_dim, args.node_dim, args.edge_dim)
+    matmul = matmul_gflops(args.matmul_size, args.repeats)
+    progress(f"{args.matmul_size}^2 float32 matmul: {matmul:.1f} GFLOP/s")
+    records = []
+    for n in args.sizes:
+        for batch in args.batches:
+            for form in ("fast", "plain"):
+                if form == "plain" and n * n * batch > args.plain_max_pairs:
+                    records.append({"form": form, "n": n, "batch": batch, "skipped": True,
+                                    "ms_median": None, "effective_gflops": None,
+                                    "matmul_gflops": matmul, "compile_s": None})  # fmt: skip
+                    continue
+                progress(f"{form} N = M = {n}, batch {batch} ...")
+                records.append(bench_forward(form, params, n, batch, args, matmul))
+    progress(f"train step N = M = {args.train_size}, batch {args.train_batch} ...")
+    records.append(bench_train(params, args, matmul))
+    return records
+
+
+def format_gnn_records(records: list[dict]) -> str:
+    header = (f"{'form':10s} {'N=M':>5s} {'batch':>5s} {'ms median':>10s} {'eff GFLOP/s':>12s} "
+              f"{'matmul GFLOP/s':>15s} {'compile s':>9s}")  # fmt: skip
+    lines = [header, "-" * len(header)]
+    for r in records:
+        head = f"{r['form']:10s} {r['n']:5d} {r['batch']:5d}"
+        if r["skipped"]:
+            lines.append(f"{head} {'skipped: too slow on this machine (--plain-max-pairs)':>38s}")
+            continue
+        lines.append(
+            f"{head} {r['ms_median']:10.2f} {r['effective_gflops']:12.1f} "
+            f"{r['matmul_gflops']:15.1f} {r['compile_s']:9.2f}"
+            + (f"   {r['steps_per_sec']:.2f} steps/s" if "steps_per_sec" in r else "")
+        )
+    return "\n".join(lines)
+
+
+__all__ = ["add_arguments", "format_gnn_records", "matmul_gflops", "run_gnn_bench"]
