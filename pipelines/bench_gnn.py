@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import functools
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +24,7 @@ import numpy as np
 import optax
 
 from jaxmot.ops import message_passing as mp
+from jaxmot.utils.timing import time_calls
 
 DEFAULT_SIZES = (16, 64, 256)
 DEFAULT_BATCHES = (1, 32)
@@ -54,24 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=pathlib.Path, help="write the records here")
 
 
-def _time(fn, repeats: int) -> tuple[float, float]:
-    """(seconds of the first call, median seconds of `repeats` further calls)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return first, float(np.median(times))
-
-
 def matmul_gflops(size: int, repeats: int) -> float:
     """GFLOP/s of a jitted float32 [size, size] @ [size, size]."""
     a = jnp.asarray(np.random.default_rng(0).normal(size=(size, size)), jnp.float32)
     f = jax.jit(jnp.matmul)
-    _, seconds = _time(lambda: f(a, a), max(repeats, 3))
+    _, seconds = time_calls(lambda: f(a, a), max(repeats, 3))
     return 2 * size**3 / seconds / 1e9
 
 
@@ -104,7 +91,7 @@ def bench_forward(form, params, n, batch, args, matmul) -> dict:
     fn = mp.message_passing if form == "fast" else mp.message_passing_reference
     run = jax.jit(batched(functools.partial(fn, params, num_steps=args.steps), args.chunk))
     inputs = _batch(n, batch, args.reid_dim)
-    first, seconds = _time(lambda: run(*inputs), args.repeats)
+    first, seconds = time_calls(lambda: run(*inputs), args.repeats)
     flops = mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
     return {
         "form": form,
@@ -145,7 +132,7 @@ def bench_train(params, args, matmul) -> dict:
         holder["p"], holder["opt"], loss = train_step(holder["p"], holder["opt"], *inputs)
         return loss
 
-    first, seconds = _time(once, args.repeats)
+    first, seconds = time_calls(once, args.repeats)
     flops = 3 * mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
     return {
         "form": "fast-train",

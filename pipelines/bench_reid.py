@@ -9,8 +9,6 @@ ended with `block_until_ready`.
 
 from __future__ import annotations
 
-import time
-
 import jax
 import numpy as np
 from flax import nnx
@@ -20,6 +18,7 @@ from jaxmot.ops.metric_learning import batch_hard_triplet_loss, cross_entropy_wi
 from jaxmot.train import OptimizerConfig, make_data_mesh, make_optimizer, make_schedule, shard_batch
 from jaxmot.train.mesh import replicate
 from jaxmot.train.step import make_train_step
+from jaxmot.utils.timing import time_calls
 
 
 def _loss_fn(model, batch, key):
@@ -28,19 +27,6 @@ def _loss_fn(model, batch, key):
     labels = batch["labels"]
     loss = cross_entropy_with_label_smoothing(out["logits"], labels, 0.1)
     return loss + batch_hard_triplet_loss(out["features"], labels, margin=0.3), {}
-
-
-def _time(fn, repeats: int) -> tuple[float, float]:
-    """(seconds of the first call, median seconds of `repeats` further calls)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return first, float(np.median(times))
 
 
 def bench_config(depth: int, width: int, batch: int, size: tuple[int, int], repeats: int) -> dict:
@@ -69,11 +55,11 @@ def bench_config(depth: int, width: int, batch: int, size: tuple[int, int], repe
         )
         return metrics["loss"]
 
-    train_first, train_median = _time(train_once, repeats)
+    train_first, train_median = time_calls(train_once, repeats)
     model = nnx.merge(graphdef, holder["state"])
     model.eval()
     embed = nnx.jit(lambda m, x: m.embed(x))
-    embed_first, embed_median = _time(lambda: embed(model, sharded["images"]), repeats)
+    embed_first, embed_median = time_calls(lambda: embed(model, sharded["images"]), repeats)
     return {
         "depth": depth,
         "width": width,

@@ -12,8 +12,9 @@ command again resumes from the last checkpoint in WORKDIR/checkpoints.
 After training, the held-out sequences are tracked with `iou`, `longterm` and `gnn` on
 the same detections and features, with the documented default detector
 (`DetectorModel()`) and embeddings at three noise levels; `longterm`'s appearance gate
-is tuned on the training sequences first. Results: WORKDIR/metrics.jsonl (training
-log) and WORKDIR/eval.json (MOTA, IDF1, HOTA, ID switches per tracker and noise level).
+is tuned on the training sequences (first draw of each) first. Results:
+WORKDIR/metrics.jsonl (training log) and WORKDIR/eval.json (MOTA, IDF1, HOTA, ID
+switches per tracker and noise level).
 """
 
 from __future__ import annotations
@@ -228,9 +229,12 @@ def main(argv=None) -> int:
 
         evaluation = {}
         if not args.no_eval:
-            by_name = {s.info.name: s for s in train_sources}
+            # longterm's gate is tuned on the first draw of each training source: the
+            # other draws only vary the noise and would repeat the same sweep.
+            first_draws = train_seqs[:: exp.data.draws]
             train_inputs = [
-                as_tracking_input(seq, by_name[seq.name.split("#")[0]]) for seq in train_seqs
+                as_tracking_input(seq, source)
+                for seq, source in zip(first_draws, train_sources, strict=True)
             ]
             evaluation = evaluate_trackers(result.model, exp, train_inputs, val_sources,
                                            extractor, progress)  # fmt: skip

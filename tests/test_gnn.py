@@ -13,7 +13,7 @@ from jaxmot.data.association import (
     association_labels,
     labelled_sequence,
 )
-from jaxmot.data.mot import Detections, MOTSequence, read_sequence
+from jaxmot.data.mot import read_sequence
 from jaxmot.data.synthetic import DetectorModel, SceneConfig, generate_sequence
 from jaxmot.eval import evaluate
 from jaxmot.models.gnn import AssociationGNN, GNNConfig, pair_labels, score_graph
@@ -23,6 +23,7 @@ from jaxmot.ops.padding import bucket_size
 from jaxmot.trackers import gnn_tracker, make_tracker, track_sequence
 from jaxmot.trackers.gnn_tracker import GNNTracker
 from jaxmot.utils.compiles import CompileCounter
+from pipelines.train_gnn import as_tracking_input
 
 SMALL = GNNConfig(reid_dim=8, node_dim=6, edge_dim=10, num_steps=3)
 
@@ -48,10 +49,10 @@ def test_model_equals_the_plain_reference_form(labelled):
     logits = model.score_batch(batch)
     assert logits.shape[:2] == (3, SMALL.num_steps)
     for b in range(3):
-        boxes_t = np.where(batch["track_valid"][b][:, None], batch["track_boxes"][b], [0, 0, 1, 1])
-        boxes_d = np.where(batch["det_valid"][b][:, None], batch["det_boxes"][b], [0, 0, 1, 1])
-        edges = mp.edge_features(boxes_t, boxes_d, batch["track_t"][b], batch["det_t"][b],
-                                 batch["track_features"][b], batch["det_features"][b])  # fmt: skip
+        edges = mp.edge_features(
+            batch["track_boxes"][b], batch["det_boxes"][b], batch["track_t"][b],
+            batch["det_t"][b], batch["track_features"][b], batch["det_features"][b],
+        )  # fmt: skip
         ref = mp.message_passing_reference(
             model.param_tree(), batch["track_features"][b], batch["det_features"][b], edges,
             batch["track_valid"][b], batch["det_valid"][b], SMALL.num_steps,
@@ -86,15 +87,10 @@ def test_gradients_are_finite_with_padding(labelled):
     assert any(np.abs(np.asarray(g)).sum() > 0 for g in leaves)
 
 
-def _tracking_input(seq, source):
-    dets = Detections(frames=seq.frames, boxes=seq.boxes, scores=seq.scores)
-    return MOTSequence(info=source.info, detections=dets, gt=source.gt), seq.features
-
-
 def test_tracker_compiles_per_bucket_pair_only(labelled):
     source, seq = labelled
     model = AssociationGNN(SMALL, nnx.Rngs(0))
-    sequence, features = _tracking_input(seq, source)
+    sequence, features = as_tracking_input(seq, source)
     tracker = GNNTracker(model)
     gnn_tracker._last_step_similarity.clear_cache()
     run = track_sequence(tracker, sequence, features=features)
@@ -162,7 +158,7 @@ def test_shipped_gnn_beats_longterm_on_held_out_mot17(shared_data):
     rng = np.random.default_rng([0, 10_000, 50])
     emb = EmbeddingModel(dim=manifest["config"]["reid_dim"], noise_range=(0.5, 0.5))
     seq = labelled_sequence(source, DetectorModel(), emb, rng)
-    sequence, features = _tracking_input(seq, source)
+    sequence, features = as_tracking_input(seq, source)
     metrics = {}
     for name in ("longterm", "gnn"):
         tracker = make_tracker(name, sequence.info.frame_rate)  # longterm: its default gate

@@ -18,7 +18,6 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from jaxmot.ops import message_passing as mp
@@ -112,21 +111,16 @@ class AssociationGNN(nnx.Module):
         return jax.vmap(one, in_axes=(0, None if keys is None else 0))(arrays, keys)
 
 
-_UNIT_BOX = np.array([0.0, 0.0, 1.0, 1.0], np.float32)  # NumPy: importing must not start JAX
-
-
 def score_graph(
     params, num_steps, track_boxes, track_t, track_features, track_valid,
     det_boxes, det_t, det_features, det_valid, *, dropout_rate=0.0, rng=None,
 ):  # fmt: skip
     """Logits [num_steps, N, M] of one padded graph from boxes, times and features.
 
-    Padded rows get a unit box before the edge features are computed, so that the
-    log size ratios stay finite (a NaN there would reach the gradients through the
-    masks even though no real logit depends on it).
+    Padded rows may hold zero boxes: their edge features are not finite, but
+    `message_passing` replaces every padded input with zeros (`where`) before use, and
+    no parameter's gradient passes through the edge features.
     """
-    track_boxes = jnp.where(track_valid[:, None], track_boxes, _UNIT_BOX)
-    det_boxes = jnp.where(det_valid[:, None], det_boxes, _UNIT_BOX)
     edges = mp.edge_features(track_boxes, det_boxes, track_t, det_t, track_features, det_features)
     return mp.message_passing(
         params, track_features, det_features, edges, track_valid, det_valid, num_steps,
