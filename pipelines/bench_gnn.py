@@ -1,12 +1,15 @@
 """`python -m pipelines.bench gnn`: throughput of the bipartite GNN association model.
 
 For each graph size N = M and batch size: the fast form (`message_passing`) and the
-plain, per-edge-concatenating form (`message_passing_reference`), both vmapped over the
-batch and jitted. The first call compiles (reported apart as compile_s); then `repeats`
-timed calls, each ended with `block_until_ready`, give the median ms. Effective GFLOP/s
-= reference_flops * batch / time: the work of the plain form, so a faster algorithm
-shows as a higher figure. Next to it, the GFLOP/s of one large jitted float32 matmul
-measured in the same run: what this machine does on the friendliest possible work.
+plain, per-edge-concatenating form (`message_passing_reference`), both mapped over the
+batch (`--chunk` graphs at a time) and jitted, each producing either every step's
+logits (`all`, what training needs) or the last step's (`last`, what the tracker
+needs). The first call compiles (reported apart as compile_s); then `repeats` timed
+calls, each ended with `block_until_ready`, give the median ms. Effective GFLOP/s =
+reference_flops * batch / time: the work of the plain form for the same output, so a
+faster algorithm shows as a higher figure. Next to it, the GFLOP/s of one large jitted
+float32 matmul, measured again before every (N, batch) group of rows: what this machine
+does on the friendliest possible work.
 Training: jitted value_and_grad of association_loss(message_passing) + an Adam update
 (fast form), in steps/s; its effective GFLOP/s counts 3x the forward FLOPs (forward +
 backward, the usual convention).
@@ -47,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--chunk", type=int, default=1,
         help="graphs vmapped together in a lax.map over the batch (0: vmap the whole batch)",
     )  # fmt: skip
+    parser.add_argument(
+        "--logits", nargs="+", choices=("all", "last"), default=["all", "last"],
+        help="all: every step's logits (training); last: the last step's only (tracking)",
+    )  # fmt: skip
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--train-size", type=int, default=64, help="N = M of the train step")
     parser.add_argument("--train-batch", type=int, default=32)
@@ -58,7 +65,7 @@ def matmul_gflops(size: int, repeats: int) -> float:
     """GFLOP/s of a jitted float32 [size, size] @ [size, size]."""
     a = jnp.asarray(np.random.default_rng(0).normal(size=(size, size)), jnp.float32)
     f = jax.jit(jnp.matmul)
-    _, seconds = time_calls(lambda: f(a, a), max(repeats, 3))
+    _, seconds = time_calls(lambda: f(a, a), max(repeats, 10))
     return 2 * size**3 / seconds / 1e9
 
 
@@ -84,17 +91,25 @@ def batched(fn, chunk: int):
     once when chunk is 0. Same results; chunks decide how much of [B, N, M, e] is live."""
     if chunk <= 0:
         return jax.vmap(fn)
+    if chunk == 1:  # the unbatched graph function in a loop: no size-1 batch dims
+        return lambda *xs: jax.lax.map(lambda x: fn(*x), xs)
     return lambda *xs: jax.lax.map(lambda x: fn(*x), xs, batch_size=chunk)
 
 
-def bench_forward(form, params, n, batch, args, matmul) -> dict:
+def bench_forward(form, logits, params, n, batch, args, matmul) -> dict:
+    """One row: `form` fast | plain, `logits` all (training output) | last (tracker)."""
     fn = mp.message_passing if form == "fast" else mp.message_passing_reference
-    run = jax.jit(batched(functools.partial(fn, params, num_steps=args.steps), args.chunk))
+    all_steps = logits == "all"
+    fn = functools.partial(fn, params, num_steps=args.steps, all_steps=all_steps)
+    run = jax.jit(batched(fn, args.chunk))
     inputs = _batch(n, batch, args.reid_dim)
     first, seconds = time_calls(lambda: run(*inputs), args.repeats)
-    flops = mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
+    flops = mp.reference_flops(
+        n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps, all_steps=all_steps
+    )
     return {
         "form": form,
+        "logits": logits,
         "n": n,
         "batch": batch,
         "steps": args.steps,
@@ -136,6 +151,7 @@ def bench_train(params, args, matmul) -> dict:
     flops = 3 * mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
     return {
         "form": "fast-train",
+        "logits": "all",
         "n": n,
         "batch": batch,
         "steps": args.steps,
@@ -150,30 +166,35 @@ def bench_train(params, args, matmul) -> dict:
 
 def run_gnn_bench(args, progress=print) -> list[dict]:
     params = mp.init_params(jax.random.key(0), args.reid_dim, args.node_dim, args.edge_dim)
-    matmul = matmul_gflops(args.matmul_size, args.repeats)
-    progress(f"{args.matmul_size}^2 float32 matmul: {matmul:.1f} GFLOP/s")
     records = []
     for n in args.sizes:
         for batch in args.batches:
-            for form in ("fast", "plain"):
-                if form == "plain" and n * n * batch > args.plain_max_pairs:
-                    records.append({"form": form, "n": n, "batch": batch, "skipped": True,
-                                    "ms_median": None, "effective_gflops": None,
-                                    "matmul_gflops": matmul, "compile_s": None})  # fmt: skip
-                    continue
-                progress(f"{form} N = M = {n}, batch {batch} ...")
-                records.append(bench_forward(form, params, n, batch, args, matmul))
+            # Re-measured next to every group of rows: on a shared machine the load
+            # drifts, and the ratio that matters is the one measured together.
+            matmul = matmul_gflops(args.matmul_size, args.repeats)
+            progress(f"{args.matmul_size}^2 float32 matmul: {matmul:.1f} GFLOP/s")
+            for logits in args.logits:
+                for form in ("fast", "plain"):
+                    if form == "plain" and n * n * batch > args.plain_max_pairs:
+                        records.append({"form": form, "logits": logits, "n": n, "batch": batch,
+                                        "skipped": True, "ms_median": None,
+                                        "effective_gflops": None, "matmul_gflops": matmul,
+                                        "compile_s": None})  # fmt: skip
+                        continue
+                    progress(f"{form} ({logits} logits) N = M = {n}, batch {batch} ...")
+                    records.append(bench_forward(form, logits, params, n, batch, args, matmul))
     progress(f"train step N = M = {args.train_size}, batch {args.train_batch} ...")
+    matmul = matmul_gflops(args.matmul_size, args.repeats)
     records.append(bench_train(params, args, matmul))
     return records
 
 
 def format_gnn_records(records: list[dict]) -> str:
-    header = (f"{'form':10s} {'N=M':>5s} {'batch':>5s} {'ms median':>10s} {'eff GFLOP/s':>12s} "
-              f"{'matmul GFLOP/s':>15s} {'compile s':>9s}")  # fmt: skip
+    header = (f"{'form':10s} {'logits':>6s} {'N=M':>5s} {'batch':>5s} {'ms median':>10s} "
+              f"{'eff GFLOP/s':>12s} {'matmul GFLOP/s':>15s} {'compile s':>9s}")  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in records:
-        head = f"{r['form']:10s} {r['n']:5d} {r['batch']:5d}"
+        head = f"{r['form']:10s} {r['logits']:>6s} {r['n']:5d} {r['batch']:5d}"
         if r["skipped"]:
             lines.append(f"{head} {'skipped: too slow on this machine (--plain-max-pairs)':>38s}")
             continue

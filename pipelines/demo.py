@@ -30,12 +30,15 @@ from jaxmot.data.atomic import atomic_write_text
 from jaxmot.data.mot import read_sequence, write_results
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
 from jaxmot.eval import evaluate, format_table
-from jaxmot.models.gnn_checkpoint import DEFAULT_CHECKPOINT as GNN_CHECKPOINT
+from jaxmot.models.gnn_checkpoint import REID_FEATURES_CHECKPOINT
 from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT
 from jaxmot.trackers import make_tracker, track_sequence
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 DEMO_TRACKERS = ("iou", "reid", "longterm")
+# The GNN trained on synthetic scenes embedded by the shipped ReID model: the GNN must
+# be fed the kind of features it was trained on (gnn_mot17_sim saw simulated ones).
+GNN_CHECKPOINT = REID_FEATURES_CHECKPOINT
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +71,8 @@ def main(argv=None) -> int:
         runs_to_do.append(("longterm+reid", "longterm", learned, gate_of(reid)))
         if GNN_CHECKPOINT.exists():
             runs_to_do.append(("gnn+reid", "gnn", learned, None))
+        else:
+            print(f"no GNN checkpoint at {GNN_CHECKPOINT}: skipping gnn+reid")
     else:
         print(f"no ReID checkpoint at {args.reid_checkpoint}: skipping longterm+reid")
 
@@ -75,7 +80,8 @@ def main(argv=None) -> int:
     runs = {}
     gates = {label: gate for label, _, _, gate in runs_to_do}
     for label, name, features, gate in runs_to_do:
-        tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate)
+        tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate,
+                               gnn_checkpoint=GNN_CHECKPOINT)  # fmt: skip
         warm = track_sequence(tracker, sequence, features=features)  # compiles
         # Fastest of three passes: the others differ by noise from the rest of the machine.
         passes = [track_sequence(tracker, sequence, features=features) for _ in range(3)]

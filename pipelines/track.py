@@ -11,7 +11,8 @@ jaxmot.data.features (told apart by the arrays in the file): detections with the
 features (frames, boxes, scores, features; replaces det.txt), or only `features`, one
 row per data line of the sequence's det/det.txt. The appearance gate is the one tuned
 for the extractor (`pipelines.tune_gate`; stored with a ReID checkpoint);
-`--appearance-gate` overrides it.
+`--appearance-gate` overrides it. `--tracker gnn` loads `--gnn-checkpoint` (default:
+checkpoints/gnn_mot17_sim); feed it the features its model was trained on.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="exported ReID model (default: the shipped one)",
     )
     parser.add_argument(
+        "--gnn-checkpoint",
+        type=pathlib.Path,
+        help="exported GNN model for --tracker gnn (default: the shipped gnn_mot17_sim, "
+        "trained on simulated embeddings; checkpoints/gnn_synthetic_reid matches the "
+        "shipped ReID model's features)",
+    )
+    parser.add_argument(
         "--appearance-gate",
         type=float,
         help="largest cosine distance of a match (default: tuned for the extractor)",
@@ -86,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     detections = features = None
     if args.features is not None:
         detections, features = load_features(args.features, args.sequence)
-    tracker = make_tracker(args.tracker, frame_rate=sequence.info.frame_rate)
+    tracker = make_tracker(
+        args.tracker, sequence.info.frame_rate, gnn_checkpoint=args.gnn_checkpoint
+    )
     extractor = None
     if tracker.needs_features and features is None:
         if not sequence.has_images:
@@ -97,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         extractor = make_extractor(args.appearance, args.reid_checkpoint)
     gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)
     if gate is not None:
-        tracker = make_tracker(args.tracker, sequence.info.frame_rate, appearance_gate=gate)
+        tracker = make_tracker(args.tracker, sequence.info.frame_rate, appearance_gate=gate,
+                               gnn_checkpoint=args.gnn_checkpoint)  # fmt: skip
     result = track_sequence(
         tracker,
         sequence,

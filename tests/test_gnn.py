@@ -148,22 +148,66 @@ def test_export_round_trip(tmp_path, labelled):
 
 def test_shipped_gnn_beats_longterm_on_held_out_mot17(shared_data):
     """The issue's must-show, recomputed: MOT17-09 (never trained on), the default
-    detector, embedding noise 0.5, same detections and features for both trackers."""
+    detector, embedding noise 0.5, the same detections and features for every tracker.
+    `longterm` runs with the gate train_gnn tuned on the training sequences (stored in
+    model.json) and with its default gate."""
     from jaxmot.models.gnn_checkpoint import DEFAULT_CHECKPOINT
     from jaxmot.train.export import read_manifest
 
     manifest = read_manifest(DEFAULT_CHECKPOINT)
     assert "MOT17-09-FRCNN" not in manifest["experiment"]["data"]["train_sequences"]
     source = read_sequence(shared_data / "mot17_gt" / "train" / "MOT17-09-FRCNN")
-    rng = np.random.default_rng([0, 10_000, 50])
+    rng = np.random.default_rng([0, 10_000, 50])  # train_gnn's evaluation draw at 0.5
     emb = EmbeddingModel(dim=manifest["config"]["reid_dim"], noise_range=(0.5, 0.5))
     seq = labelled_sequence(source, DetectorModel(), emb, rng)
     sequence, features = as_tracking_input(seq, source)
+    tuned_gate = manifest["evaluation"]["longterm_gate"]
+    trackers = {
+        "longterm": make_tracker("longterm", sequence.info.frame_rate, appearance_gate=tuned_gate),
+        "longterm_default_gate": make_tracker("longterm", sequence.info.frame_rate),
+        "gnn": make_tracker("gnn", sequence.info.frame_rate),
+    }
     metrics = {}
-    for name in ("longterm", "gnn"):
-        tracker = make_tracker(name, sequence.info.frame_rate)  # longterm: its default gate
+    for name, tracker in trackers.items():
         run = track_sequence(tracker, sequence, features=features)
         metrics[name] = evaluate({"S": (sequence.gt, run.results)})["OVERALL"]
-    # Measured: IDF1 56.4 vs 53.8 (+2.6). The issue asks for +3 with fewer ID switches:
-    # not reached yet by the shipped 300-step model (issue 4 stays open).
-    assert metrics["gnn"]["IDF1"] >= metrics["longterm"]["IDF1"] + 0.02, metrics
+    # The recorded evaluation is what this recomputation gives.
+    recorded = manifest["evaluation"]["noise_0.5"]
+    for name in ("longterm", "gnn"):
+        assert metrics[name]["IDF1"] == pytest.approx(recorded[name]["IDF1"], abs=1e-6)
+    # Measured: IDF1 56.1 vs 49.3 (tuned gate) / 53.8 (default gate); ID switches 70 vs
+    # 198 / 203.
+    gnn, longterm, default = (metrics[k] for k in ("gnn", "longterm", "longterm_default_gate"))
+    assert gnn["IDF1"] >= longterm["IDF1"] + 0.03, metrics
+    assert gnn["IDF1"] >= default["IDF1"] + 0.02, metrics
+    assert 2 * gnn["IDs"] < min(longterm["IDs"], default["IDs"]), metrics
+
+
+@pytest.mark.parametrize("lost_min_hits, expected", [(2, [2, 2, 3, 2]), (1, [2, 2, 3, 3])])
+def test_one_hit_lost_tracks_stay_out_of_the_graph(lost_min_hits, expected):
+    """A track matched once and then lost (most likely a false positive, which training
+    graphs never hold as past tracks) does not enter the graph; one matched twice does."""
+    from jaxmot.trackers.base import FrameDetections
+    from jaxmot.trackers.gnn_tracker import GNNTrackerConfig
+
+    model = AssociationGNN(SMALL, nnx.Rngs(0))
+    tracker = GNNTracker(model, GNNTrackerConfig(lost_min_hits=lost_min_hits))
+    sizes = []
+
+    def near(track_boxes, track_t, track_features, det_boxes, det_t, det_features):
+        sizes.append(len(track_boxes))  # a stand-in scorer: matches boxes < 10 px apart
+        gap = np.abs(np.asarray(track_boxes)[:, None, :2] - np.asarray(det_boxes)[None, :, :2])
+        return np.where(gap.max(-1) < 10, 0.9, 0.1)
+
+    tracker.similarity = near
+    a, b, c = [0, 0, 20, 40], [200, 0, 20, 40], [400, 0, 20, 40]
+    # 1: a, b start (no graph yet); 2: both matched; 3: c starts; 4: only a, so b (3
+    # hits) and c (1 hit) are lost; 5: the graph holds a, b and, only with
+    # lost_min_hits=1, c.
+    frames = [[a, b], [a, b], [a, b, c], [a], [a, c]]
+    with pytest.raises(ValueError, match="lost_min_hits"):
+        GNNTrackerConfig(lost_min_hits=0)
+    for boxes in frames:
+        feats = np.ones((len(boxes), SMALL.reid_dim), np.float32)
+        tracker.update(FrameDetections(np.array(boxes, np.float32), np.ones(len(boxes)), feats))
+    assert sizes == expected  # tracks in the graph, frames 2-5

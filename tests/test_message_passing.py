@@ -105,6 +105,17 @@ def test_fast_matches_reference_eager_and_jit(params):
     assert np.std(np.asarray(ref[-1])) > 1e-3  # not a degenerate all-equal output
 
 
+@pytest.mark.parametrize("form", [mp.message_passing, mp.message_passing_reference])
+def test_last_step_only_equals_the_last_row(params, form):
+    """all_steps=False (what the tracker runs) skips the intermediate classifiers but
+    gives the same last-step logits, under jit, with padding."""
+    inputs = _pad(*_graph(5, 6, seed=4)[:3], 8, 8)
+    full = form(params, *inputs, 3)
+    last = jax.jit(functools.partial(form, all_steps=False), static_argnums=6)(params, *inputs, 3)
+    assert last.shape == (1, 8, 8)
+    np.testing.assert_allclose(last[0], full[-1], **TOL)
+
+
 def _masked_loss(form, params, tf, df, ef, tv, dv, labels):
     logits = form(params, tf, df, ef, tv, dv, STEPS)
     return mp.association_loss(logits, labels, tv[:, None] & dv[None, :])
@@ -260,6 +271,9 @@ def test_reference_flops_explicit_sum():
         + 2 * 12 * (6 * 6 + 6 * 1)  # classifier on every pair
     )
     assert mp.reference_flops(n, m, d, nd, e, s) == node_in + edge_in + s * per_step
+    classifier = 2 * 12 * (6 * 6 + 6 * 1)
+    last_only = node_in + edge_in + s * per_step - (s - 1) * classifier
+    assert mp.reference_flops(n, m, d, nd, e, s, all_steps=False) == last_only
 
 
 # --- benchmark ---------------------------------------------------------------------
@@ -274,10 +288,12 @@ def test_bench_gnn_writes_json(tmp_path):
             "--train-size", "4", "--train-batch", "2", "--json", str(out)]  # fmt: skip
     assert bench.main(argv) == 0
     records = json.loads(out.read_text())
-    forms = {r["form"] for r in records}
-    assert forms == {"fast", "plain", "fast-train"}
+    forms = {(r["form"], r["logits"]) for r in records}
+    assert forms == {(f, o) for f in ("fast", "plain") for o in ("all", "last")} | {
+        ("fast-train", "all")
+    }
     for r in records:
         assert {"form", "n", "batch", "ms_median", "effective_gflops", "matmul_gflops",
                 "compile_s"} <= set(r)  # fmt: skip
         assert r["ms_median"] > 0 and r["matmul_gflops"] > 0
-    assert [r["batch"] for r in records] == [2, 2, 2]
+    assert [r["batch"] for r in records] == [2] * 5

@@ -68,6 +68,9 @@ def test_demo_learned_reid_beats_histograms_in_longterm(tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary) == {"iou", "reid", "longterm", "longterm+reid", "gnn+reid"}  # shipped
     assert summary["longterm+reid"]["IDF1"] > summary["longterm"]["IDF1"] + 0.01
+    # The GNN trained on these ReID features (measured: IDF1 68.3 vs 65.2, 19 vs 68 IDs).
+    gnn, longterm = summary["gnn+reid"], summary["longterm+reid"]
+    assert gnn["IDF1"] > longterm["IDF1"] + 0.02 and 2 * gnn["IDs"] < longterm["IDs"]
     assert summary["longterm"]["appearance_gate"] == ColorHistogramExtractor.appearance_gate
     assert summary["longterm+reid"]["appearance_gate"] == make_extractor("reid").appearance_gate
     assert "MOTA" in capsys.readouterr().out

@@ -114,8 +114,10 @@ class AssociationGNN(nnx.Module):
 def score_graph(
     params, num_steps, track_boxes, track_t, track_features, track_valid,
     det_boxes, det_t, det_features, det_valid, *, dropout_rate=0.0, rng=None,
+    all_steps=True,
 ):  # fmt: skip
-    """Logits [num_steps, N, M] of one padded graph from boxes, times and features.
+    """Logits [num_steps, N, M] of one padded graph from boxes, times and features
+    ([1, N, M], the last step's, when not `all_steps`).
 
     Padded rows may hold zero boxes: their edge features are not finite, but
     `message_passing` replaces every padded input with zeros (`where`) before use, and
@@ -124,7 +126,7 @@ def score_graph(
     edges = mp.edge_features(track_boxes, det_boxes, track_t, det_t, track_features, det_features)
     return mp.message_passing(
         params, track_features, det_features, edges, track_valid, det_valid, num_steps,
-        dropout_rate=dropout_rate, rng=rng,
+        dropout_rate=dropout_rate, rng=rng, all_steps=all_steps,
     )  # fmt: skip
 
 

@@ -14,7 +14,9 @@ from jaxmot.train.export import export_model, load_model
 
 KIND = "gnn"
 # The checkpoint shipped with the repository, trained by `pipelines.train_gnn`.
-DEFAULT_CHECKPOINT = pathlib.Path(__file__).resolve().parents[2] / "checkpoints" / "gnn_mot17_sim"
+_CHECKPOINTS = pathlib.Path(__file__).resolve().parents[2] / "checkpoints"
+DEFAULT_CHECKPOINT = _CHECKPOINTS / "gnn_mot17_sim"  # simulated embeddings, MOT17 gt
+REID_FEATURES_CHECKPOINT = _CHECKPOINTS / "gnn_synthetic_reid"  # the shipped ReID features
 
 
 def export_gnn_model(model: AssociationGNN, directory: str | os.PathLike, **extra: Any) -> None:
@@ -37,4 +39,4 @@ def load_gnn_model(directory: str | os.PathLike | None = None) -> AssociationGNN
     return model
 
 
-__all__ = ["DEFAULT_CHECKPOINT", "export_gnn_model", "load_gnn_model"]
+__all__ = ["DEFAULT_CHECKPOINT", "REID_FEATURES_CHECKPOINT", "export_gnn_model", "load_gnn_model"]

@@ -34,7 +34,6 @@ def _factories():
         "sort": lambda fr, gate: IoUTracker(sort_config(), fr),
         "reid": lambda fr, gate: ReIDTracker(_with_gate(reid_config(), gate), fr),
         "longterm": lambda fr, gate: ReIDTracker(_with_gate(longterm_config(), gate), fr),
-        "gnn": lambda fr, gate: _gnn_tracker(fr),
     }
 
 
@@ -45,26 +44,32 @@ def _gnn_tracker(frame_rate: float, checkpoint=None) -> OnlineTracker:
     return GNNTracker(load_gnn_model(checkpoint), frame_rate=frame_rate)
 
 
-TRACKER_NAMES = tuple(_factories())
+TRACKER_NAMES = (*_factories(), "gnn")
 
 
 def make_tracker(
-    name: str, frame_rate: float = 30.0, *, appearance_gate: float | None = None
+    name: str,
+    frame_rate: float = 30.0,
+    *,
+    appearance_gate: float | None = None,
+    gnn_checkpoint=None,
 ) -> OnlineTracker:
     """A tracker with its default config by name (see TRACKER_NAMES).
 
     appearance_gate: the largest cosine distance an appearance tracker accepts as a
       match; None keeps the config's default. Use the extractor's tuned gate
       (`gate_of(extractor)`); motion-only trackers and `gnn` ignore it.
-
-    `gnn` loads the model shipped in checkpoints/ (GNNTracker takes any other).
+    gnn_checkpoint: the exported GNN model `gnn` loads (default: the one shipped in
+      checkpoints/, trained on simulated embeddings; checkpoints/gnn_synthetic_reid is
+      trained on the shipped ReID model's features). Other trackers ignore it.
     """
-    factories = _factories()
-    if name not in factories:
-        raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(factories)}")
+    if name not in TRACKER_NAMES:
+        raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKER_NAMES)}")
     if appearance_gate is not None and not appearance_gate > 0:
         raise ValueError(f"appearance_gate must be > 0, got {appearance_gate}")
-    return factories[name](frame_rate, appearance_gate)
+    if name == "gnn":
+        return _gnn_tracker(frame_rate, gnn_checkpoint)
+    return _factories()[name](frame_rate, appearance_gate)
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """The GNN association tracker of the course (reference.md section 3), on the shared lifecycle.
 
-Every frame the learned model (`jaxmot.models.gnn.AssociationGNN`) scores all live
-tracks (new, tracked and lost) against the detections: a track enters the graph with
+Every frame the learned model (`jaxmot.models.gnn.AssociationGNN`) scores the live
+tracks (new, tracked, and lost ones matched at least `lost_min_hits` times) against the
+detections: a track enters the graph with
 the box of its last matched detection, the frame of that match (`frame - inactive - 1`)
 and its appearance memory (mean of its last 10 embeddings). similarity =
 sigmoid(last-step logits), cost = 1 - similarity, and the Hungarian assignment never
@@ -31,10 +32,20 @@ from jaxmot.trackers.lifecycle import LifecycleConfig, TrackState
 class GNNTrackerConfig:
     min_similarity: float = 0.5  # course: pairs with sigmoid(logit) < 0.5 never match
     lifecycle: LifecycleConfig = LifecycleConfig(min_hits=1, max_lost=19, feature_history=10)
+    # A LOST track enters the graph only if it was matched at least this often. Training
+    # graphs never hold false positives as past tracks (their "past" is the last
+    # appearance of each true identity), but online every false positive starts a track
+    # that stays LOST for the whole patience. Summed messages grow with the node count,
+    # so dozens of such one-hit tracks shift every logit: on synthetic scenes with the
+    # learned ReID features one detector draw collapsed (IDF1 55.1, 699 ID switches)
+    # and recovers with this filter (72.4, 19). 1 keeps every track (the course).
+    lost_min_hits: int = 2
 
     def __post_init__(self):
         if not 0 < self.min_similarity < 1:
             raise ValueError(f"min_similarity must be in (0, 1), got {self.min_similarity}")
+        if self.lost_min_hits < 1:
+            raise ValueError(f"lost_min_hits must be >= 1, got {self.lost_min_hits}")
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
@@ -44,7 +55,7 @@ def _last_step_similarity(params, num_steps, track_boxes, track_t, track_feature
 
     logits = score_graph(
         params, num_steps, track_boxes, track_t, track_features, track_valid,
-        det_boxes, det_t, det_features, det_valid,
+        det_boxes, det_t, det_features, det_valid, all_steps=False,
     )  # fmt: skip
     return jax.nn.sigmoid(logits[-1])
 
@@ -88,7 +99,10 @@ class GNNTracker(OnlineTracker):
                 f"the GNN takes {self.reid_dim}-d appearance features, got {features.shape[1]}-d"
             )
         m = len(detections)
-        candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
+        candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED) + [
+            t for t in self.tracks.with_state(TrackState.LOST)
+            if t.hits >= self.config.lost_min_hits
+        ]  # fmt: skip
         if not candidates or not m:
             return [], np.arange(m)
         frame = self.tracks.frame
