@@ -36,9 +36,6 @@ from jaxmot.trackers import make_tracker, track_sequence
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 DEMO_TRACKERS = ("iou", "reid", "longterm")
-# The GNN trained on synthetic scenes embedded by the shipped ReID model: the GNN must
-# be fed the kind of features it was trained on (gnn_mot17_sim saw simulated ones).
-GNN_CHECKPOINT = REID_FEATURES_CHECKPOINT
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -69,10 +66,12 @@ def main(argv=None) -> int:
         reid = ReIDExtractor.from_checkpoint(args.reid_checkpoint)
         learned = embed_sequence_detections(sequence, reid, "embedding crops (learned ReID)")
         runs_to_do.append(("longterm+reid", "longterm", learned, gate_of(reid)))
-        if GNN_CHECKPOINT.exists():
+        # The GNN trained on these features (gnn_mot17_sim saw simulated ones): a GNN
+        # must be fed the kind of features it was trained on.
+        if REID_FEATURES_CHECKPOINT.exists():
             runs_to_do.append(("gnn+reid", "gnn", learned, None))
         else:
-            print(f"no GNN checkpoint at {GNN_CHECKPOINT}: skipping gnn+reid")
+            print(f"no GNN checkpoint at {REID_FEATURES_CHECKPOINT}: skipping gnn+reid")
     else:
         print(f"no ReID checkpoint at {args.reid_checkpoint}: skipping longterm+reid")
 
@@ -81,7 +80,7 @@ def main(argv=None) -> int:
     gates = {label: gate for label, _, _, gate in runs_to_do}
     for label, name, features, gate in runs_to_do:
         tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate,
-                               gnn_checkpoint=GNN_CHECKPOINT)  # fmt: skip
+                               gnn_checkpoint=REID_FEATURES_CHECKPOINT)  # fmt: skip
         warm = track_sequence(tracker, sequence, features=features)  # compiles
         # Fastest of three passes: the others differ by noise from the rest of the machine.
         passes = [track_sequence(tracker, sequence, features=features) for _ in range(3)]

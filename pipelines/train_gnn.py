@@ -1,7 +1,7 @@
 """Train the GNN association model, evaluate it as a tracker, optionally export it.
 
   python -m pipelines.train_gnn --config synthetic_sim --workdir runs/gnn \
-      [--steps N] [--set KEY=VALUE ...] [--export checkpoints/NAME]
+      [--steps N] [--set KEY=VALUE ...] [--export checkpoints/NAME] [--lost-min-hits K]
 
 Presets live in jaxmot/configs/gnn.py (each with its command). Without a dataset the run
 uses synthetic scenes (no download). Training data are labelled detections
@@ -44,7 +44,7 @@ from jaxmot.models.gnn import AssociationGNN, pair_labels
 from jaxmot.models.gnn_checkpoint import export_gnn_model
 from jaxmot.ops.message_passing import association_loss
 from jaxmot.trackers import make_tracker, track_sequence
-from jaxmot.trackers.gnn_tracker import GNNTracker
+from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
@@ -152,8 +152,11 @@ def as_tracking_input(seq, sequence: MOTSequence) -> tuple[MOTSequence, np.ndarr
     return MOTSequence(info=info, detections=dets, gt=sequence.gt), seq.features
 
 
-def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, progress=True):
-    """{noise level: {tracker: OVERALL metrics}} on the held-out sequences."""
+def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, progress=True,
+                      gnn_config: GNNTrackerConfig | None = None):  # fmt: skip
+    """{noise level: {tracker: OVERALL metrics}} on the held-out sequences; the gnn
+    tracker runs with `gnn_config` (None: its defaults)."""
+    gnn_config = gnn_config or GNNTrackerConfig()
     gate = sweep_gates(train_inputs, progress=progress).gate
     print(f"longterm appearance gate tuned on the training sequences: {gate:.2f}")
     results = {"longterm_gate": gate}
@@ -169,7 +172,7 @@ def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, p
             pairs = {}
             for sequence, features in inputs:
                 if name == "gnn":
-                    tracker = GNNTracker(model, frame_rate=sequence.info.frame_rate)
+                    tracker = GNNTracker(model, gnn_config, sequence.info.frame_rate)
                 else:
                     tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate)
                 run = track_sequence(tracker, sequence, features=features)
@@ -195,6 +198,10 @@ def main(argv=None) -> int:
     parser.add_argument("--export", type=pathlib.Path,
                         help="export the trained model here (e.g. checkpoints/NAME)")  # fmt: skip
     parser.add_argument("--no-eval", action="store_true", help="skip the tracking evaluation")
+    parser.add_argument(
+        "--lost-min-hits", type=int, default=GNNTrackerConfig.lost_min_hits,
+        help="the gnn tracker's lost_min_hits in the evaluation (1: every lost track)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
@@ -236,8 +243,9 @@ def main(argv=None) -> int:
                 as_tracking_input(seq, source)
                 for seq, source in zip(first_draws, train_sources, strict=True)
             ]
+            gnn_config = GNNTrackerConfig(lost_min_hits=args.lost_min_hits)
             evaluation = evaluate_trackers(result.model, exp, train_inputs, val_sources,
-                                           extractor, progress)  # fmt: skip
+                                           extractor, progress, gnn_config)  # fmt: skip
             atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     if args.export:
         command = "python -m pipelines.train_gnn " + shlex.join(

@@ -118,7 +118,7 @@ def test_train_then_track_end_to_end(tmp_path):
             "--set", "data.synthetic_train_scenes=1", "--set", "data.synthetic_val_scenes=1",
             "--set", "data.draws=1", "--set", "data.embed_dim=8", "--set", "train.batch_size=2",
             "--set", "model.node_dim=4", "--set", "model.edge_dim=8", "--set", "model.num_steps=2",
-            "--set", "train.log_every=1", "--export", str(tmp_path / "gnn"),
+            "--set", "train.log_every=1", "--export", str(tmp_path / "gnn"), "--lost-min-hits", "1",
             "--no-progress"]  # fmt: skip
     assert train_gnn.main(args) == 0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
