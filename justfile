@@ -39,3 +39,7 @@ lint:
 fmt:
     {{python}} -m ruff format .
     {{python}} -m ruff check --fix .
+
+# Segment a folder of images: `just segment --images DIR --output DIR --low-res DIR`.
+segment *ARGS:
+    {{python}} -m pipelines.segment {{ARGS}}

@@ -1,7 +1,9 @@
-"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn} [--json OUT]`
+"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn,pac} [--json OUT]`
 
 reid: see pipelines/bench_reid.py (training examples/s, embedding crops/s).
 gnn: see pipelines/bench_gnn.py (GNN association model, fast vs plain form, GFLOP/s).
+pac: see pipelines/bench_pac.py (pixel-adaptive convolution vs an unfold and plain conv:
+ms and XLA temporary memory).
 
 tracker: per-frame cost of each online tracker alone (detections and appearance
 features precomputed) at 10, 50 and 200 detections per frame on synthetic streams.
@@ -159,8 +161,17 @@ def main(argv=None) -> int:
     from pipelines.bench_gnn import add_arguments as add_gnn_arguments
 
     add_gnn_arguments(gnn)
+    pac = sub.add_parser("pac", help="pixel-adaptive convolution: ms, temporary memory")
+    from pipelines.bench_pac import add_arguments as add_pac_arguments
+
+    add_pac_arguments(pac)
     args = parser.parse_args(argv)
-    if args.bench == "gnn":
+    if args.bench == "pac":
+        from pipelines.bench_pac import format_pac_records, run_pac_bench
+
+        records = run_pac_bench(args)
+        table = format_pac_records(records)
+    elif args.bench == "gnn":
         from pipelines.bench_gnn import format_gnn_records, run_gnn_bench
 
         records = run_gnn_bench(args)

@@ -165,6 +165,27 @@ def _listed(keys: list[str]) -> str:
     return ", ".join(keys[:_MAX_LISTED]) + more
 
 
+def key_problems(
+    mismatched: list[str], missing: list[str], unexpected: list[str], targets: dict, strict: bool
+) -> list[str]:
+    """The lines of a StateDictMismatchError: shape mismatches, missing keys (always when
+    the model is abstract, since its variables have no value to keep) and, when
+    `strict`, unexpected keys. `targets` maps the missing keys to their nnx.Variable."""
+    problems = []
+    if mismatched:
+        problems.append(
+            f"shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:_MAX_LISTED])
+        )
+    # An abstract model (nnx.eval_shape) cannot keep its initial values: it has none.
+    abstract = any(isinstance(targets[k].get_value(), jax.ShapeDtypeStruct) for k in missing)
+    if missing and (strict or abstract):
+        note = " (the model is abstract: every variable needs a value)" if abstract else ""
+        problems.append(f"missing keys ({len(missing)}){note}: {_listed(missing)}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys ({len(unexpected)}): {_listed(unexpected)}")
+    return problems
+
+
 def load_torchvision_resnet(
     model_or_backbone: nnx.Module,
     path_or_state_dict: str | pathlib.Path | Mapping[str, np.ndarray],
@@ -208,18 +229,7 @@ def load_torchvision_resnet(
         got, want = tuple(np.shape(state[key])), _torch_shape(tuple(targets[key].shape))
         if got != want:
             mismatched.append(f"{key}: checkpoint {list(got)} vs model {list(want)}")
-    problems = []
-    if mismatched:
-        problems.append(
-            f"shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:_MAX_LISTED])
-        )
-    # An abstract model (nnx.eval_shape) cannot keep its initial values: it has none.
-    abstract = any(isinstance(targets[k].get_value(), jax.ShapeDtypeStruct) for k in missing)
-    if missing and (strict or abstract):
-        note = " (the model is abstract: every variable needs a value)" if abstract else ""
-        problems.append(f"missing keys ({len(missing)}){note}: {_listed(missing)}")
-    if strict and unexpected:
-        problems.append(f"unexpected keys ({len(unexpected)}): {_listed(unexpected)}")
+    problems = key_problems(mismatched, missing, unexpected, targets, strict)
     if problems:
         hint = ""
         if any(k.startswith("module.") for k in state):

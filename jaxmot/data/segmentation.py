@@ -1,0 +1,323 @@
+"""Object-segmentation samples: the course's `obj_seg` folders, DAVIS, and synthetic images.
+
+    samples = load_obj_seg("data/obj_seg", "train")          # list[SegSample]
+    samples = load_davis("../shared/data/davis2016", every=5)
+    sample = synthetic_segmentation(step, seed=0)             # pure function of (seed, index)
+    batch = stack_samples(samples[:16])                       # {"image": [N, H, W, 3], ...}
+
+Conventions:
+  * Images are RGB uint8 [H, W, 3]; masks bool [H, W] (foreground True).
+  * Crop: images and masks are cut to a multiple of the ViT patch size (16) by keeping the
+    top-left corner and dropping the last H % 16 rows and W % 16 columns, as the course's
+    preprocessing does (DAVIS 854x480 -> 848x480). Features for patch (i, j) then cover
+    pixels [16i, 16i + 16) x [16j, 16j + 16) of the cropped image.
+  * Coarse masks are the patch max-pool: a patch is foreground if any of its pixels is.
+  * Mask files: obj_seg masks must be binary PNGs (values {0, 255} or {0, 1}; anything
+    else raises); foreground is > 127 for 0/255 masks and 1 for 0/1 masks. DAVIS-2016
+    masks are 0/255; DAVIS-2017 masks are palette PNGs holding object indices, so for
+    DAVIS any non-zero value (any non-zero colour channel) counts as foreground: all
+    objects merge into one foreground, which is what single-object segmentation wants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from jaxmot.data.seg_synthetic import draw_synthetic
+
+PATCH = 16
+EMBED_DIM = 384  # DINO ViT-S/16
+
+
+@dataclasses.dataclass(eq=False)
+class SegSample:
+    """One image with its masks.
+
+    image: uint8 [H, W, 3] RGB; mask: bool [H, W]; coarse: bool [H/16, W/16] or None;
+    embedding: float32 [H/16, W/16, 384] or None; name: source path or synthetic id.
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    coarse: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+    name: str = ""
+
+
+def crop_to_multiple(array: np.ndarray, multiple: int = PATCH) -> np.ndarray:
+    """[H, W, ...] -> [H - H % multiple, W - W % multiple, ...], keeping the top-left corner
+    (the course's crop; see the module docstring). A view, not a copy."""
+    if array.ndim < 2:
+        raise ValueError(f"crop_to_multiple needs an [H, W, ...] array, got shape {array.shape}")
+    h, w = array.shape[:2]
+    return array[: h - h % multiple, : w - w % multiple]
+
+
+def patch_pool(mask: np.ndarray, patch: int = PATCH, mode: str = "max") -> np.ndarray:
+    """[H, W] mask -> [H/patch, W/patch] float32: "max" (1 where any pixel of the patch
+    is foreground: the course's coarse masks) or "area" (the foreground fraction)."""
+    h, w = mask.shape
+    if h % patch or w % patch:
+        raise ValueError(
+            f"mask of shape {mask.shape} is not a multiple of the patch size {patch}; "
+            "crop it first with crop_to_multiple"
+        )
+    blocks = np.asarray(mask, bool).reshape(h // patch, patch, w // patch, patch)
+    if mode == "max":
+        return blocks.any(axis=(1, 3)).astype(np.float32)
+    if mode == "area":
+        return blocks.mean(axis=(1, 3), dtype=np.float32)
+    raise ValueError(f"patch_pool mode must be 'max' or 'area', got {mode!r}")
+
+
+def coarse_mask(mask: np.ndarray, patch: int = PATCH) -> np.ndarray:
+    """bool [H, W] -> bool [H/patch, W/patch]: the patch max-pool (any foreground pixel).
+    H and W must be multiples of `patch` (crop first with `crop_to_multiple`)."""
+    return patch_pool(mask, patch, "max") > 0
+
+
+def stack_samples(samples: Sequence[SegSample]) -> dict[str, np.ndarray]:
+    """Equal-size samples -> {"image": uint8 [N, H, W, 3], "mask": bool [N, H, W],
+    "coarse": bool [N, h, w], "embedding": float32 [N, h, w, 384]}; "coarse" and
+    "embedding" only when every sample has one (a mix raises)."""
+    if not samples:
+        raise ValueError("stack_samples: no samples")
+    first = samples[0]
+    for s in samples[1:]:
+        if s.image.shape != first.image.shape:
+            raise ValueError(
+                f"stack_samples: image {s.name!r} has shape {s.image.shape} but {first.name!r} "
+                f"has {first.image.shape}; batch equal sizes only (crop or resize first)"
+            )
+    out = {
+        "image": np.stack([s.image for s in samples]),
+        "mask": np.stack([s.mask for s in samples]),
+    }
+    for key in ("coarse", "embedding"):
+        have = [getattr(s, key) is not None for s in samples]
+        if all(have):
+            arrays = [getattr(s, key) for s in samples]
+            for s, a in zip(samples, arrays, strict=True):
+                if a.shape != arrays[0].shape:
+                    raise ValueError(
+                        f"stack_samples: {key} of {s.name!r} has shape {a.shape}, "
+                        f"expected {arrays[0].shape}"
+                    )
+            out[key] = np.stack(arrays)
+        elif any(have):
+            missing = samples[have.index(False)].name
+            raise ValueError(f"stack_samples: some samples have a {key} and {missing!r} has none")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Synthetic images (the embedded default: no download)
+# ---------------------------------------------------------------------------------------
+
+
+def synthetic_segmentation(
+    index: int, *, seed: int = 0, size: tuple[int, int] = (128, 128)
+) -> SegSample:
+    """Sample `index` of the synthetic set `seed`: a pure function of (seed, index), so a
+    training loop can ask for any batch(step). size = (H, W); the coarse mask is set when
+    both are multiples of 16 and None otherwise; no embedding. See `seg_synthetic`."""
+    if index < 0 or seed < 0:
+        raise ValueError(
+            f"synthetic_segmentation: index and seed must be >= 0, got {index}, {seed}"
+        )
+    image, mask = draw_synthetic(np.random.default_rng([seed, index]), size)
+    h, w = mask.shape
+    coarse = coarse_mask(mask) if h % PATCH == 0 and w % PATCH == 0 else None
+    return SegSample(image, mask, coarse, None, f"synthetic/seed{seed}/{index:06d}")
+
+
+def synthetic_split(n: int, seed: int = 0, size: tuple[int, int] = (128, 128)) -> list[SegSample]:
+    """Samples 0..n-1 of `synthetic_segmentation` with this seed (use different seeds for
+    train and validation splits)."""
+    return [synthetic_segmentation(i, seed=seed, size=size) for i in range(n)]
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------
+
+
+def _read_rgb(path: pathlib.Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: cannot read the image (missing, empty or not an image)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _read_binary_mask(path: pathlib.Path) -> np.ndarray:
+    """A 0/255 or 0/1 PNG -> bool [H, W]; any other value raises."""
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise ValueError(f"{path}: cannot read the mask (missing, empty or not an image)")
+    values = np.unique(mask)
+    if values.max(initial=0) <= 1:
+        return mask == 1
+    if np.all(np.isin(values, (0, 255))):
+        return mask > 127
+    bad = values[~np.isin(values, (0, 1, 255))][:5].tolist()
+    raise ValueError(
+        f"{path}: mask is not binary: values {bad or values[:5].tolist()} "
+        "(expected 0 and 255, or 0 and 1)"
+    )
+
+
+def _read_label_mask(path: pathlib.Path) -> np.ndarray:
+    """DAVIS annotation (0/255 or palette/colour object indices) -> bool: any non-zero."""
+    mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if mask is None:
+        raise ValueError(f"{path}: cannot read the mask (missing, empty or not an image)")
+    if mask.ndim == 3:
+        mask = mask[..., :3].any(axis=-1)  # ignore an alpha channel
+    return mask != 0
+
+
+def _read_embedding(path: pathlib.Path) -> np.ndarray:
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError(
+            f"reading the embedding {path} needs PyTorch: pip install torch==2.13.0 "
+            "(or pass embeddings=False)"
+        ) from e
+    # weights_only: never unpickle arbitrary objects from a downloaded file.
+    value = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{path}: expected a tensor, got {type(value).__name__}")
+    return value.detach().float().numpy()  # float16 on disk
+
+
+def _check_same_size(image, mask, image_path, mask_path) -> None:
+    if image.shape[:2] != mask.shape[:2]:
+        raise ValueError(
+            f"{mask_path}: mask size {mask.shape[1]}x{mask.shape[0]} (WxH) does not match "
+            f"image {image_path} of size {image.shape[1]}x{image.shape[0]}"
+        )
+
+
+def _subdirs(path: pathlib.Path) -> list[str]:
+    if not path.is_dir():
+        raise FileNotFoundError(f"folder not found: {path}")
+    return sorted(p.name for p in path.iterdir() if p.is_dir())
+
+
+def load_obj_seg(
+    root: str | os.PathLike,
+    split: str = "train",
+    categories: Sequence[str] | None = None,
+    embeddings: bool = True,
+) -> list[SegSample]:
+    """The course's `obj_seg` folders -> samples, sorted by category then file stem.
+
+    Layout: root/{train,test}/<category>/{images/*.jpg, annotations/*.png,
+    annotations_coarse/*.png, embeddings/*.pt}, matched by stem. categories=None reads
+    every category folder. Coarse masks come from annotations_coarse when the file exists
+    (at the patch grid, or at full size, then max-pooled) and are computed otherwise.
+    Embeddings (float16 (H/16, W/16, 384) tensors from torch.save) are read as float32
+    when `embeddings` is set; that needs torch. Images and masks are cropped to a
+    multiple of 16 (module docstring). Raises ValueError naming the file for a missing
+    annotation or embedding, an unreadable image, a size mismatch, a non-binary mask or
+    an embedding of the wrong shape.
+    """
+    base = pathlib.Path(root) / split
+    names = list(categories) if categories is not None else _subdirs(base)
+    samples = []
+    for category in names:
+        folder = base / category
+        image_dir = folder / "images"
+        if not image_dir.is_dir():
+            raise FileNotFoundError(f"folder not found: {image_dir}")
+        for image_path in sorted(image_dir.glob("*.jpg")):
+            samples.append(_load_obj_seg_image(folder, image_path, embeddings))
+    return samples
+
+
+def _load_obj_seg_image(folder: pathlib.Path, image_path: pathlib.Path, embeddings: bool):
+    stem = image_path.stem
+    mask_path = folder / "annotations" / f"{stem}.png"
+    if not mask_path.is_file():
+        raise ValueError(f"{image_path}: no annotation; expected {mask_path}")
+    image = _read_rgb(image_path)
+    mask = _read_binary_mask(mask_path)
+    _check_same_size(image, mask, image_path, mask_path)
+    image, mask = crop_to_multiple(image), crop_to_multiple(mask)
+    h, w = mask.shape[0] // PATCH, mask.shape[1] // PATCH
+
+    coarse_path = folder / "annotations_coarse" / f"{stem}.png"
+    if coarse_path.is_file():
+        coarse = _read_binary_mask(coarse_path)
+        if coarse.shape == image.shape[:2]:
+            coarse = coarse_mask(coarse)
+        elif coarse.shape != (h, w):
+            raise ValueError(
+                f"{coarse_path}: coarse mask of shape {coarse.shape}, expected {(h, w)} "
+                f"(the 16x16 patch grid of {image_path} cropped to {image.shape[:2]})"
+            )
+    else:
+        coarse = coarse_mask(mask)
+
+    embedding = None
+    if embeddings:
+        emb_path = folder / "embeddings" / f"{stem}.pt"
+        if not emb_path.is_file():
+            raise ValueError(
+                f"{image_path}: no embedding; expected {emb_path} (or pass embeddings=False)"
+            )
+        embedding = _read_embedding(emb_path)
+        if embedding.shape != (h, w, EMBED_DIM):
+            raise ValueError(
+                f"{emb_path}: embedding of shape {tuple(embedding.shape)}, expected "
+                f"{(h, w, EMBED_DIM)} for {image_path} cropped to {image.shape[:2]} (H/16, W/16, "
+                f"{EMBED_DIM})"
+            )
+    return SegSample(
+        np.ascontiguousarray(image), np.ascontiguousarray(mask), coarse, embedding, str(image_path)
+    )
+
+
+def load_davis(
+    root: str | os.PathLike,
+    sequences: Sequence[str] | None = None,
+    resolution: str = "480p",
+    every: int = 1,
+) -> list[SegSample]:
+    """DAVIS frames with masks -> samples, sorted by sequence then frame.
+
+    Layout: root/JPEGImages/<resolution>/<seq>/*.jpg with root/Annotations/<resolution>/
+    <seq>/*.png (same stem). sequences=None reads every sequence; every=n keeps frames
+    0, n, 2n, ... of each sequence. Any non-zero annotation is foreground (DAVIS-2017
+    object indices merge; module docstring). Images are cropped to a multiple of 16
+    (854x480 -> 848x480) and coarse masks computed. No embeddings.
+    """
+    if every < 1:
+        raise ValueError(f"load_davis: every must be >= 1, got {every}")
+    root = pathlib.Path(root)
+    image_root = root / "JPEGImages" / resolution
+    mask_root = root / "Annotations" / resolution
+    names = list(sequences) if sequences is not None else _subdirs(image_root)
+    samples = []
+    for seq in names:
+        frames = sorted((image_root / seq).glob("*.jpg"))
+        if not frames:
+            raise FileNotFoundError(f"no frames (*.jpg) in {image_root / seq}")
+        for image_path in frames[::every]:
+            mask_path = mask_root / seq / f"{image_path.stem}.png"
+            if not mask_path.is_file():
+                raise ValueError(f"{image_path}: no annotation; expected {mask_path}")
+            image = _read_rgb(image_path)
+            mask = _read_label_mask(mask_path)
+            _check_same_size(image, mask, image_path, mask_path)
+            image = np.ascontiguousarray(crop_to_multiple(image))
+            mask = np.ascontiguousarray(crop_to_multiple(mask))
+            samples.append(SegSample(image, mask, coarse_mask(mask), None, str(image_path)))
+    return samples
