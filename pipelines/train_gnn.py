@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import json
 import pathlib
-import shlex
 import sys
 import tempfile
 
@@ -46,6 +45,7 @@ from jaxmot.ops.message_passing import association_loss
 from jaxmot.trackers import make_tracker, track_sequence
 from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig
 from jaxmot.train import add_config_args, apply_args, train
+from jaxmot.train.export import command_line
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 EVAL_NOISE = (0.3, 0.5, 0.7)  # embedding noise levels of the held-out evaluation
@@ -248,9 +248,7 @@ def main(argv=None) -> int:
                                            extractor, progress, gnn_config)  # fmt: skip
             atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     if args.export:
-        command = "python -m pipelines.train_gnn " + shlex.join(
-            sys.argv[1:] if argv is None else argv
-        )
+        command = command_line("pipelines.train_gnn", argv)
         export_gnn_model(result.model, args.export, step=result.step, evaluation=evaluation,
                          experiment=dataclasses.asdict(exp), command=command)  # fmt: skip
         print(f"exported -> {args.export}")

@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import pathlib
-import shlex
 import sys
 
 import jax
@@ -48,6 +47,7 @@ from jaxmot.models.reid import build_reid_model
 from jaxmot.models.reid_checkpoint import export_reid_model
 from jaxmot.ops.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
 from jaxmot.train import add_config_args, apply_args, train
+from jaxmot.train.export import command_line
 
 
 class ReIDTask:
@@ -188,9 +188,7 @@ def main(argv=None) -> int:
               f"{m['num_gallery']} gallery)")  # fmt: skip
     atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     if args.export:
-        command = "python -m pipelines.train_reid " + shlex.join(
-            sys.argv[1:] if argv is None else argv
-        )
+        command = command_line("pipelines.train_reid", argv)
         extra = {}
         if args.tune_scenes > 0:
             tuning = tune_appearance_gate(extractor, args.tune_scenes,

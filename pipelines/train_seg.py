@@ -17,7 +17,6 @@ import dataclasses
 import json
 import math
 import pathlib
-import shlex
 import sys
 
 import jax
@@ -32,6 +31,7 @@ from jaxmot.eval.seg_eval import evaluate_segmenter, format_scores
 from jaxmot.models.seg_checkpoint import export_segmenter
 from jaxmot.models.segmenter import SegmenterConfig, build_segmenter, segmentation_loss
 from jaxmot.train import add_config_args, apply_args, train
+from jaxmot.train.export import command_line
 
 OBJ_SEG_PATCH = 16  # the course's embedding files are ViT-S/16 features
 
@@ -190,9 +190,7 @@ def main(argv=None) -> int:
         print(format_scores(scores, f"{name} ({len(arrays)} images; dataset-level IoU)"))
     atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     if args.export:
-        command = "python -m pipelines.train_seg " + shlex.join(
-            sys.argv[1:] if argv is None else argv
-        )
+        command = command_line("pipelines.train_seg", argv)
         export_segmenter(result.model, args.export, step=result.step, evaluation=evaluation,
                          experiment=dataclasses.asdict(exp), command=command)  # fmt: skip
         print(f"exported -> {args.export}")

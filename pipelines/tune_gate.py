@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import pathlib
-import shlex
 import sys
 
 from jaxmot.appearance import EXTRACTORS, make_extractor
@@ -24,6 +23,7 @@ from jaxmot.appearance.calibration import DEFAULT_GATES, tune_appearance_gate
 from jaxmot.data.atomic import atomic_write_text
 from jaxmot.data.synthetic import SceneConfig
 from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT, update_manifest
+from jaxmot.train.export import command_line
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 
@@ -59,9 +59,7 @@ def main(argv=None) -> int:
     if args.json:
         atomic_write_text(args.json, json.dumps(tuning.to_json(), indent=2) + "\n")
     if args.write:
-        command = "python -m pipelines.tune_gate " + shlex.join(
-            sys.argv[1:] if argv is None else argv
-        )
+        command = command_line("pipelines.tune_gate", argv)
         update_manifest(args.checkpoint, appearance_gate={**tuning.to_json(), "command": command})
         print(f"gate {tuning.gate:.2f} -> {args.checkpoint / 'model.json'}")
     return 0

@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 
 from jaxmot.data.segmentation import (
-    SegSample,
     coarse_mask,
     crop_to_multiple,
     load_davis,
     load_obj_seg,
-    stack_samples,
     synthetic_segmentation,
     synthetic_split,
 )
@@ -91,26 +89,6 @@ def test_coarse_mask_is_patch_max_pool():
     assert got.dtype == bool and got.any()
     with pytest.raises(ValueError, match="multiple of the patch size"):
         coarse_mask(np.zeros((37, 48), bool))
-
-
-def test_stack_samples():
-    samples = synthetic_split(3, seed=1, size=(32, 48))
-    batch = stack_samples(samples)
-    assert set(batch) == {"image", "mask", "coarse"}
-    assert batch["image"].shape == (3, 32, 48, 3) and batch["image"].dtype == np.uint8
-    assert batch["mask"].shape == (3, 32, 48) and batch["coarse"].shape == (3, 2, 3)
-    emb = [
-        SegSample(s.image, s.mask, s.coarse, np.zeros((2, 3, 384), np.float32), s.name)
-        for s in samples
-    ]
-    assert stack_samples(emb)["embedding"].shape == (3, 2, 3, 384)
-    other = synthetic_segmentation(0, seed=1, size=(48, 48))
-    with pytest.raises(ValueError, match=r"synthetic/seed1/000000.*\(48, 48, 3\)"):
-        stack_samples([samples[1], other])
-    with pytest.raises(ValueError, match="has none"):
-        stack_samples([emb[0], samples[1]])
-    with pytest.raises(ValueError, match="no samples"):
-        stack_samples([])
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
     samples = load_obj_seg("data/obj_seg", "train")          # list[SegSample]
     samples = load_davis("../shared/data/davis2016", every=5)
     sample = synthetic_segmentation(step, seed=0)             # pure function of (seed, index)
-    batch = stack_samples(samples[:16])                       # {"image": [N, H, W, 3], ...}
 
 Conventions:
   * Images are RGB uint8 [H, W, 3]; masks bool [H, W] (foreground True).
@@ -82,40 +81,6 @@ def coarse_mask(mask: np.ndarray, patch: int = PATCH) -> np.ndarray:
     return patch_pool(mask, patch, "max") > 0
 
 
-def stack_samples(samples: Sequence[SegSample]) -> dict[str, np.ndarray]:
-    """Equal-size samples -> {"image": uint8 [N, H, W, 3], "mask": bool [N, H, W],
-    "coarse": bool [N, h, w], "embedding": float32 [N, h, w, 384]}; "coarse" and
-    "embedding" only when every sample has one (a mix raises)."""
-    if not samples:
-        raise ValueError("stack_samples: no samples")
-    first = samples[0]
-    for s in samples[1:]:
-        if s.image.shape != first.image.shape:
-            raise ValueError(
-                f"stack_samples: image {s.name!r} has shape {s.image.shape} but {first.name!r} "
-                f"has {first.image.shape}; batch equal sizes only (crop or resize first)"
-            )
-    out = {
-        "image": np.stack([s.image for s in samples]),
-        "mask": np.stack([s.mask for s in samples]),
-    }
-    for key in ("coarse", "embedding"):
-        have = [getattr(s, key) is not None for s in samples]
-        if all(have):
-            arrays = [getattr(s, key) for s in samples]
-            for s, a in zip(samples, arrays, strict=True):
-                if a.shape != arrays[0].shape:
-                    raise ValueError(
-                        f"stack_samples: {key} of {s.name!r} has shape {a.shape}, "
-                        f"expected {arrays[0].shape}"
-                    )
-            out[key] = np.stack(arrays)
-        elif any(have):
-            missing = samples[have.index(False)].name
-            raise ValueError(f"stack_samples: some samples have a {key} and {missing!r} has none")
-    return out
-
-
 # ---------------------------------------------------------------------------------------
 # Synthetic images (the embedded default: no download)
 # ---------------------------------------------------------------------------------------
@@ -183,15 +148,11 @@ def _read_label_mask(path: pathlib.Path) -> np.ndarray:
 
 
 def _read_embedding(path: pathlib.Path) -> np.ndarray:
-    try:
-        import torch
-    except ImportError as e:
-        raise ImportError(
-            f"reading the embedding {path} needs PyTorch: pip install torch==2.13.0 "
-            "(or pass embeddings=False)"
-        ) from e
-    # weights_only: never unpickle arbitrary objects from a downloaded file.
-    value = torch.load(path, map_location="cpu", weights_only=True)
+    from jaxmot.models.convert import torch_load
+
+    value = torch_load(path, " (or pass embeddings=False)")
+    import torch  # torch_load succeeded, so torch is there
+
     if not isinstance(value, torch.Tensor):
         raise ValueError(f"{path}: expected a tensor, got {type(value).__name__}")
     return value.detach().float().numpy()  # float16 on disk

@@ -117,6 +117,16 @@ def to_torchvision_state_dict(model: nnx.Module) -> dict[str, np.ndarray]:
     return out
 
 
+def torch_load(path: str | pathlib.Path, hint: str = ""):
+    """`torch.load(path, weights_only=True)` on the CPU (never unpickles arbitrary
+    objects), with an ImportError that says how to get torch when it is missing."""
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError(f"reading {path} needs PyTorch: pip install torch==2.13.0{hint}") from e
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def read_state_dict(path: str | pathlib.Path) -> dict[str, np.ndarray]:
     """A local .pth/.pt (torch), .safetensors or .npz file -> {key: numpy array}."""
     path = pathlib.Path(path)
@@ -124,15 +134,10 @@ def read_state_dict(path: str | pathlib.Path) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"checkpoint not found: {path}")
     suffix = path.suffix.lower()
     if suffix in (".pth", ".pt"):
-        try:
-            import torch
-        except ImportError as e:
-            raise ImportError(
-                f"reading {path} needs PyTorch: pip install torch==2.13.0 "
-                "(or convert the file to .npz or .safetensors where torch is installed)"
-            ) from e
-        # weights_only: never unpickle arbitrary objects from a downloaded file.
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        hint = " (or convert the file to .npz or .safetensors where torch is installed)"
+        state = torch_load(path, hint)
+        import torch  # torch_load succeeded, so torch is there
+
         if not isinstance(state, Mapping):
             raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
         out = {}

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shlex
 import shutil
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,12 @@ from flax import nnx
 from jaxmot.data.atomic import atomic_write_text
 
 MANIFEST = "model.json"
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command that ran `module` with `argv` (None: this process's arguments), as
+    recorded in an exported model's manifest."""
+    return f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)
 
 
 def export_model(model: nnx.Module, directory: str | os.PathLike, manifest: dict[str, Any]) -> None:
