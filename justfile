@@ -2,7 +2,8 @@
 # Uses the project's virtualenv (.venv) when there is one, else the current python.
 python := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python3" }
 
-# Track a synthetic sequence with every tracker, evaluate, draw a video.
+# Track a synthetic sequence with every tracker, evaluate, draw a video
+# (`just demo sot`: single-object tracking with E.T.Track and MIL).
 demo *ARGS:
     {{python}} -m pipelines.demo {{ARGS}}
 
@@ -43,3 +44,15 @@ fmt:
 # Segment a folder of images: `just segment --images DIR --output DIR --low-res DIR`.
 segment *ARGS:
     {{python}} -m pipelines.segment {{ARGS}}
+
+# Single-object tracking: `just track-sot --frames DIR --init x,y,w,h --output FILE`.
+track-sot *ARGS:
+    {{python}} -m pipelines.track_sot {{ARGS}}
+
+# Score single-object results: `just evaluate-sot --predictions DIR --groundtruth DIR`.
+evaluate-sot *ARGS:
+    {{python}} -m pipelines.evaluate_sot {{ARGS}}
+
+# E.T.Track vs OpenCV MIL on ../shared/data (DAVIS-2016, tennis).
+compare-sot *ARGS:
+    {{python}} -m pipelines.compare_sot {{ARGS}}

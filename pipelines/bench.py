@@ -1,9 +1,11 @@
-"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn,pac} [--json OUT]`
+"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn,pac,sot} [--json OUT]`
 
 reid: see pipelines/bench_reid.py (training examples/s, embedding crops/s).
 gnn: see pipelines/bench_gnn.py (GNN association model, fast vs plain form, GFLOP/s).
 pac: see pipelines/bench_pac.py (pixel-adaptive convolution vs an unfold and plain conv:
 ms and XLA temporary memory).
+sot: see pipelines/bench_sot.py (E.T.Track frames/s end to end, network latency,
+batched targets/s).
 
 tracker: per-frame cost of each online tracker alone (detections and appearance
 features precomputed) at 10, 50 and 200 detections per frame on synthetic streams.
@@ -165,8 +167,18 @@ def main(argv=None) -> int:
     from pipelines.bench_pac import add_arguments as add_pac_arguments
 
     add_pac_arguments(pac)
+    sot = sub.add_parser("sot", help="E.T.Track: frames/s, network ms, batched targets/s")
+    from pipelines.bench_sot import add_arguments as add_sot_arguments
+
+    add_sot_arguments(sot)
     args = parser.parse_args(argv)
-    if args.bench == "pac":
+    if args.bench == "sot":
+        prefer_synchronous_cpu_dispatch()
+        from pipelines.bench_sot import format_sot_records, run_sot_bench
+
+        records = run_sot_bench(args)
+        table = format_sot_records(records)
+    elif args.bench == "pac":
         from pipelines.bench_pac import format_pac_records, run_pac_bench
 
         records = run_pac_bench(args)

@@ -1,6 +1,9 @@
 """The demo: a synthetic sequence tracked by every tracker, evaluated side by side.
 
-  python -m pipelines.demo [--workdir runs/demo] [--frames 150] [--seed 0]
+  python -m pipelines.demo [mot] [--workdir runs/demo] [--frames 150] [--seed 0]
+  python -m pipelines.demo sot   (single-object tracking: see pipelines/demo_sot.py)
+
+The parts run apart (`just demo`, `just demo sot`) so each stays short.
 
 Generates a MOTChallenge-layout sequence (jaxmot.data.synthetic, no download), embeds
 its detections once with the colour-histogram extractor and once with the learned ReID
@@ -36,10 +39,12 @@ from jaxmot.trackers import make_tracker, track_sequence
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 DEMO_TRACKERS = ("iou", "reid", "longterm")
+PARTS = ("mot", "sot")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", nargs="?", choices=PARTS, default="mot")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("runs/demo"))
     parser.add_argument("--frames", type=int, default=SceneConfig.num_frames)
     parser.add_argument("--seed", type=int, default=0)
@@ -50,6 +55,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sot"]:
+        from pipelines import demo_sot
+
+        parser = argparse.ArgumentParser(description=demo_sot.__doc__.splitlines()[0])
+        demo_sot.add_arguments(parser)
+        prefer_synchronous_cpu_dispatch()
+        return demo_sot.run(parser.parse_args(argv[1:]))
     args = parse_args(argv)
     prefer_synchronous_cpu_dispatch()
     workdir = args.workdir

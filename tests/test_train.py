@@ -49,6 +49,7 @@ from jaxmot.train import (
     restore_model,
     train,
 )
+from jaxmot.train.ema import ema_params, params_ema
 from jaxmot.train.mesh import check_batch_size, make_data_mesh, replicate, shard_batch
 from jaxmot.train.metrics_log import TIMING_FIELDS, MetricsWriter, truncate_records
 from jaxmot.train.step import make_train_step
@@ -507,3 +508,36 @@ def test_config_args():
     assert nested.train.steps == 9
     with pytest.raises(SystemExit):
         parser.parse_args(["--steps", "3"])  # --workdir is required
+
+
+# ----------------------------------------------------------------------------- parameter EMA
+
+
+def test_params_ema_matches_hand_computation():
+    decay = 0.5
+    tx = optax.chain(optax.sgd(0.1), params_ema(decay))
+    params = {"w": jnp.array([1.0, -2.0])}
+    state = tx.init(params)
+    expected = np.array([1.0, -2.0])
+    for t in range(1, 4):
+        grads = {"w": jnp.array([1.0, 1.0]) * t}
+        updates, state = tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        rate = min(decay, (1 + t) / (10 + t))
+        expected = rate * expected + (1 - rate) * np.asarray(params["w"])
+        np.testing.assert_allclose(ema_params(state)["w"], expected, rtol=1e-6)
+    assert ema_params(optax.sgd(0.1).init(params)) is None
+    with pytest.raises(ValueError, match="decay"):
+        params_ema(1.0)
+
+
+def test_train_with_ema_gives_averaged_model_and_resumes(tmp_path):
+    cfg = dataclasses.replace(BASE, ema_decay=0.9)
+    result = train(TinyTask(cfg.batch_size), cfg, tmp_path, progress=False)
+    assert result.ema_model is not None
+    x = TinyTask(8).batch(7)["x"]
+    assert not np.allclose(result.ema_model(x), result.model(x))
+    again = train(TinyTask(cfg.batch_size), cfg, tmp_path, progress=False)  # already complete
+    np.testing.assert_array_equal(again.ema_model(x), result.ema_model(x))
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)

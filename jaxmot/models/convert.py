@@ -38,7 +38,7 @@ from flax import nnx
 from jaxmot.models.resnet import ResNet
 
 # NNX variable name -> torch parameter/buffer name.
-_LEAF_NAMES = {
+TORCH_LEAF_NAMES = {
     "kernel": "weight",
     "scale": "weight",
     "bias": "bias",
@@ -68,7 +68,7 @@ def torchvision_key(path: tuple) -> str:
     """NNX variable path, e.g. ('layer1', 0, 'downsample', 1, 'mean') -> torchvision key
     'layer1.0.downsample.1.running_mean'."""
     *modules, leaf = path
-    return ".".join([*map(str, modules), _LEAF_NAMES[leaf]])
+    return ".".join([*map(str, modules), TORCH_LEAF_NAMES[leaf]])
 
 
 def _backbone_of(model: nnx.Module) -> ResNet:

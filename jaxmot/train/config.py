@@ -12,6 +12,7 @@ import dataclasses
 
 import optax
 
+from jaxmot.train.ema import params_ema
 from jaxmot.train.overrides import add_config_args, apply_args, apply_overrides, config_to_dict
 
 __all__ = [
@@ -77,7 +78,9 @@ class TrainConfig:
     number). Checkpoints are written every `checkpoint_every` steps and at the end; the
     last `keep_checkpoints` are kept. `distributed` calls `jax.distributed.initialize()`
     first (multi-host). `tensorboard` also writes TensorBoard scalars when tensorboardX
-    or torch is importable (otherwise a warning).
+    or torch is importable (otherwise a warning). `ema_decay` > 0 keeps an exponential
+    moving average of the parameters (`jaxmot.train.ema`); `TrainResult.ema_model` is
+    the model with the averaged parameters.
     """
 
     steps: int = 1000
@@ -89,11 +92,14 @@ class TrainConfig:
     keep_checkpoints: int = 3
     distributed: bool = False
     tensorboard: bool = False
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
 
 
 def make_schedule(cfg: OptimizerConfig, total_steps: int) -> optax.Schedule:
@@ -122,8 +128,11 @@ def make_schedule(cfg: OptimizerConfig, total_steps: int) -> optax.Schedule:
     return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
 
 
-def make_optimizer(cfg: OptimizerConfig, total_steps: int) -> optax.GradientTransformation:
-    """The optax transformation for `cfg` (gradient clipping first, if set)."""
+def make_optimizer(
+    cfg: OptimizerConfig, total_steps: int, ema_decay: float = 0.0
+) -> optax.GradientTransformation:
+    """The optax transformation for `cfg` (gradient clipping first, if set; a parameter
+    EMA last when `ema_decay` > 0)."""
     schedule = make_schedule(cfg, total_steps)
     parts = []
     if cfg.grad_clip_norm is not None:
@@ -137,4 +146,6 @@ def make_optimizer(cfg: OptimizerConfig, total_steps: int) -> optax.GradientTran
             parts.append(optax.adam(schedule))
         else:
             parts.append(optax.sgd(schedule, momentum=cfg.momentum or None))
+    if ema_decay:
+        parts.append(params_ema(ema_decay))
     return parts[0] if len(parts) == 1 else optax.chain(*parts)

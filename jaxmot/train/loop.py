@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from jaxmot.data.atomic import atomic_write_text
 from jaxmot.train.checkpoint import Checkpoints
 from jaxmot.train.config import TrainConfig, config_to_dict, make_optimizer, make_schedule
+from jaxmot.train.ema import ema_params
 from jaxmot.train.mesh import (
     check_batch_size,
     initialize_distributed,
@@ -68,11 +69,13 @@ class Task(Protocol):
 
 @dataclasses.dataclass
 class TrainResult:
-    """The trained model (eval mode), the last step and the logged records."""
+    """The trained model (eval mode), the last step and the logged records;
+    `ema_model` has the averaged parameters when `TrainConfig.ema_decay` > 0."""
 
     model: nnx.Module
     step: int
     history: list[dict]
+    ema_model: nnx.Module | None = None
 
 
 def train(
@@ -98,7 +101,7 @@ def train(
     if is_main:
         atomic_write_text(workdir / "config.json", json.dumps(config_to_dict(config), indent=2))
 
-    tx = make_optimizer(config.optimizer, config.steps)
+    tx = make_optimizer(config.optimizer, config.steps, config.ema_decay)
     graphdef, abstract_state = _abstract_model(task, mesh)
     abstract_opt = _with_sharding(
         jax.eval_shape(tx.init, nnx.filter_state(abstract_state, nnx.Param)), mesh
@@ -116,7 +119,10 @@ def train(
         history = truncate_records(metrics_path, start) if is_main else read_records(metrics_path)
         if start >= config.steps:
             print(f"Training already complete at step {start} (steps={config.steps})", flush=True)
-            return TrainResult(_eval_model(graphdef, restored[1]), start, history)
+            state, opt_state = restored[1], restored[2]
+            return TrainResult(
+                _eval_model(graphdef, state), start, history, _ema_model(graphdef, state, opt_state)
+            )
 
         # Check the task's batches before spending time on initialisation and compilation.
         first_batch = task.batch(start)
@@ -161,7 +167,9 @@ def train(
         finally:
             bar.close()
             writer.close()
-    return TrainResult(_eval_model(graphdef, state), config.steps, history)
+    return TrainResult(
+        _eval_model(graphdef, state), config.steps, history, _ema_model(graphdef, state, opt_state)
+    )
 
 
 def restore_model(
@@ -226,6 +234,15 @@ def _eval_model(graphdef: nnx.GraphDef, state: nnx.State) -> nnx.Module:
     model = nnx.merge(graphdef, state)
     model.eval()
     return model
+
+
+def _ema_model(graphdef: nnx.GraphDef, state: nnx.State, opt_state: Any) -> nnx.Module | None:
+    """The eval model with the EMA parameters (and the run's other state), if any."""
+    averaged = ema_params(opt_state)
+    if averaged is None:
+        return None
+    _, rest = nnx.split_state(state, nnx.Param, ...)
+    return _eval_model(graphdef, nnx.merge_state(averaged, rest))
 
 
 def _check_batch(batch: dict[str, np.ndarray], batch_size: int, step: int) -> None:

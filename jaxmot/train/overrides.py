@@ -179,3 +179,20 @@ def _name(tp: Any) -> str:
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) dataclass config (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def config_from_dict(cls: type[C], values: dict[str, Any]) -> C:
+    """The (nested) dataclass `cls` from `config_to_dict`'s output: lists become tuples
+    where the field is a tuple, nested dicts become their dataclasses."""
+    types_ = _field_types(cls)
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in values:
+            continue
+        value, tp = values[field.name], types_[field.name]
+        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+            value = config_from_dict(tp, value)
+        elif isinstance(value, list) and (typing.get_origin(tp) is tuple or tp is tuple):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[field.name] = value
+    return cls(**kwargs)
