@@ -148,6 +148,7 @@ def test_train_sot_then_track_end_to_end(tmp_path, video, capsys):
     assert "already complete at step 2" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # about 2 min of compiling on 2 cores; the default run stays short
 def test_bench_sot_and_demo_sot_run(tmp_path, capsys):
     """`bench sot` records have the documented fields; `demo sot` writes its outputs."""
     from pipelines import bench, demo
