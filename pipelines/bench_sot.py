@@ -55,11 +55,6 @@ def build_model(variant: str) -> tuple[ETTrack, SOTTrackerConfig]:
     return model, SOTTrackerConfig()
 
 
-def _video(args, num_frames: int):
-    frames, boxes = synthetic_sot_video(seed=7, num_frames=num_frames, size=tuple(args.size))
-    return frames, boxes
-
-
 def bench_tracking(model, tracker_config, frames, boxes, targets: int) -> dict:
     """Warm-up on frames 0-1 (init + first update compile), then time every later frame."""
     tracker = SOTTracker(model, tracker_config)
@@ -98,7 +93,7 @@ def bench_network(model, tracker_config, frames, boxes, repeats: int) -> dict:
 
 
 def run_sot_bench(args, progress=print) -> list[dict]:
-    frames, boxes = _video(args, args.frames + 2)
+    frames, boxes = synthetic_sot_video(seed=7, num_frames=args.frames + 2, size=tuple(args.size))
     records = []
     for variant in args.variants:
         model, tracker_config = build_model(variant)

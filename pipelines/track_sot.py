@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import sys
 import time
 
 import numpy as np
 
 from jaxmot.data.atomic import atomic_write_text
-from jaxmot.data.sot_sequences import count_frames, iter_frames, read_init_box
+from jaxmot.data.sot_sequences import count_frames, iter_frames
 
 TRACKERS = ("ettrack", "mil")
 
 
 def parse_box(text: str) -> np.ndarray:
     try:
-        box = np.array([float(v) for v in text.replace(" ", "").split(",")])
+        box = np.array([float(v) for v in re.split(r"[,\s]+", text.strip())])
     except ValueError:
         raise argparse.ArgumentTypeError(f"--init wants x,y,w,h numbers, got {text!r}") from None
     if box.shape != (4,) or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
@@ -97,9 +98,13 @@ def main(argv=None) -> int:
 
     inits = list(args.init)
     if args.init_file is not None:
-        inits += list(np.atleast_2d(np.loadtxt(args.init_file, delimiter=",", ndmin=2)))
-        if args.init_file.read_text().count("\n") <= 1 and len(inits) == 1:
-            inits = [read_init_box(args.init_file)]
+        lines = args.init_file.read_text().splitlines()
+        for lineno, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    inits.append(parse_box(line))
+                except argparse.ArgumentTypeError as e:
+                    parser.error(f"{args.init_file}:{lineno}: {e}")
     if not inits:
         parser.error("give the first-frame box with --init x,y,w,h (or --init-file)")
     init_boxes = np.stack(inits).astype(np.float64)
