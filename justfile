@@ -3,7 +3,8 @@
 python := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python3" }
 
 # Track a synthetic sequence with every tracker, evaluate, draw a video
-# (`just demo sot`: single-object tracking with E.T.Track and MIL).
+# (`just demo sot`: single-object tracking with E.T.Track and MIL;
+# `just demo jde`: JDE detects, embeds and tracks a synthetic sequence from pixels).
 demo *ARGS:
     {{python}} -m pipelines.demo {{ARGS}}
 

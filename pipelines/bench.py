@@ -1,4 +1,4 @@
-"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn,pac,sot} [--json OUT]`
+"""Benchmarks. `python -m pipelines.bench {tracker,reid,gnn,pac,sot,jde} [--json OUT]`
 
 reid: see pipelines/bench_reid.py (training examples/s, embedding crops/s).
 gnn: see pipelines/bench_gnn.py (GNN association model, fast vs plain form, GFLOP/s).
@@ -6,6 +6,8 @@ pac: see pipelines/bench_pac.py (pixel-adaptive convolution vs an unfold and pla
 ms and XLA temporary memory).
 sot: see pipelines/bench_sot.py (E.T.Track frames/s end to end, network latency,
 batched targets/s).
+jde: see pipelines/bench_jde.py (JDE model frames/s per variant and resolution, end to
+end with the tracker, and the jde tracker alone).
 
 tracker: per-frame cost of each online tracker alone (detections and appearance
 features precomputed) at 10, 50 and 200 detections per frame on synthetic streams.
@@ -171,8 +173,18 @@ def main(argv=None) -> int:
     from pipelines.bench_sot import add_arguments as add_sot_arguments
 
     add_sot_arguments(sot)
+    jde = sub.add_parser("jde", help="JDE: model and end-to-end frames/s, tracker ms/frame")
+    from pipelines.bench_jde import add_arguments as add_jde_arguments
+
+    add_jde_arguments(jde)
     args = parser.parse_args(argv)
-    if args.bench == "sot":
+    if args.bench == "jde":
+        prefer_synchronous_cpu_dispatch()
+        from pipelines.bench_jde import format_jde_records, run_jde_bench
+
+        records = run_jde_bench(args)
+        table = format_jde_records(records)
+    elif args.bench == "sot":
         prefer_synchronous_cpu_dispatch()
         from pipelines.bench_sot import format_sot_records, run_sot_bench
 

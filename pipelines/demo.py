@@ -2,8 +2,9 @@
 
   python -m pipelines.demo [mot] [--workdir runs/demo] [--frames 150] [--seed 0]
   python -m pipelines.demo sot   (single-object tracking: see pipelines/demo_sot.py)
+  python -m pipelines.demo jde   (JDE detects, embeds and tracks from pixels: demo_jde.py)
 
-The parts run apart (`just demo`, `just demo sot`) so each stays short.
+The parts run apart (`just demo`, `just demo sot`, `just demo jde`) so each stays short.
 
 Generates a MOTChallenge-layout sequence (jaxmot.data.synthetic, no download), embeds
 its detections once with the colour-histogram extractor and once with the learned ReID
@@ -39,7 +40,7 @@ from jaxmot.trackers import make_tracker, track_sequence
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 DEMO_TRACKERS = ("iou", "reid", "longterm")
-PARTS = ("mot", "sot")
+PARTS = ("mot", "sot", "jde")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,13 +57,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["sot"]:
-        from pipelines import demo_sot
+    if argv[:1] in (["sot"], ["jde"]):
+        import importlib
 
-        parser = argparse.ArgumentParser(description=demo_sot.__doc__.splitlines()[0])
-        demo_sot.add_arguments(parser)
+        part = importlib.import_module(f"pipelines.demo_{argv[0]}")
+        parser = argparse.ArgumentParser(description=part.__doc__.splitlines()[0])
+        part.add_arguments(parser)
         prefer_synchronous_cpu_dispatch()
-        return demo_sot.run(parser.parse_args(argv[1:]))
+        return part.run(parser.parse_args(argv[1:]))
     args = parse_args(argv)
     prefer_synchronous_cpu_dispatch()
     workdir = args.workdir

@@ -13,6 +13,14 @@ row per data line of the sequence's det/det.txt. The appearance gate is the one 
 for the extractor (`pipelines.tune_gate`; stored with a ReID checkpoint);
 `--appearance-gate` overrides it. `--tracker gnn` loads `--gnn-checkpoint` (default:
 checkpoints/gnn_mot17_sim); feed it the features its model was trained on.
+
+`--tracker jde` without `--features` runs the JDE model (`--jde-checkpoint`, default the
+shipped checkpoints/jde_small_synthetic) on the sequence's frames: it detects and embeds
+in one network (det.txt is not used) and the `jde` tracker associates, with the
+detector and tracker settings stored with the model. `--save-detections FILE.npz` keeps
+its detections and embeddings (the self-contained form of jaxmot.data.features) so other
+trackers can run on exactly the same inputs with `--features`. With `--features`,
+`jde` is the association alone, like the other appearance trackers.
 """
 
 from __future__ import annotations
@@ -70,6 +78,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=float,
         help="largest cosine distance of a match (default: tuned for the extractor)",
     )
+    parser.add_argument(
+        "--jde-checkpoint",
+        type=pathlib.Path,
+        help="exported JDE model for --tracker jde on frames (default: the shipped one)",
+    )
+    parser.add_argument(
+        "--save-detections",
+        type=pathlib.Path,
+        help="--tracker jde on frames: also write its detections and embeddings (.npz)",
+    )
     parser.add_argument("--min-score", type=float, default=None, help="drop weaker detections")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)  # fmt: skip
@@ -94,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
     detections = features = None
     if args.features is not None:
         detections, features = load_features(args.features, args.sequence)
+    elif args.tracker == "jde":
+        return run_jde_on_frames(args, sequence)
+    if args.save_detections is not None:
+        raise ValueError("--save-detections needs --tracker jde on frames (no --features)")
     tracker = make_tracker(
         args.tracker, sequence.info.frame_rate, gnn_checkpoint=args.gnn_checkpoint
     )
@@ -131,6 +153,65 @@ def run(args: argparse.Namespace) -> int:
         render_tracking_video(
             args.sequence, result.results, args.video, progress=not args.no_progress
         )
+        print(f"video -> {args.video}")
+    return 0
+
+
+def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
+    """Detect, embed and track every frame with the JDE model (module docstring)."""
+    import time
+
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from jaxmot.data.features import save_detection_features
+    from jaxmot.data.mot import Detections
+    from jaxmot.eval.jde_benchmark import track_frames
+    from jaxmot.models.jde_checkpoint import load_jde
+    from jaxmot.models.jde_detector import JDEDetector
+    from jaxmot.trackers.jde_tracker import JDETracker
+
+    if not sequence.has_images:
+        raise ValueError(
+            f"--tracker jde detects on frames, but {args.sequence} has none (img1/ or a "
+            "video): give --features FILE.npz to run its association on detections"
+        )
+    model, detector_config, tracker_config, _ = load_jde(args.jde_checkpoint)
+    detector = JDEDetector(model, detector_config)
+    length = sequence.info.length
+    detections, start = [], time.perf_counter()
+    for t in tqdm(range(1, length + 1), desc=sequence.info.name, disable=args.no_progress):
+        dets = detector(sequence.frame(t))
+        if args.min_score is not None:
+            keep = dets.scores >= args.min_score
+            dets = type(dets)(dets.boxes[keep], dets.scores[keep], dets.features[keep])
+        detections.append(dets)
+    detect_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    results = track_frames(JDETracker(tracker_config, sequence.info.frame_rate), detections)
+    tracker_seconds = time.perf_counter() - start
+    write_results(args.output, results)
+    print(
+        f"{sequence.info.name}: {length} frames, {len(set(results.ids.tolist()))} tracks, "
+        f"JDE {model.config.width}x{model.config.height} {length / detect_seconds:.1f} "
+        f"frames/s (frames read, compilation included), tracker "
+        f"{length / max(tracker_seconds, 1e-9):.0f} frames/s -> {args.output}"
+    )
+    if args.save_detections is not None:
+        counts = [len(d) for d in detections]
+        dets = Detections(
+            frames=np.repeat(np.arange(1, length + 1, dtype=np.int32), counts),
+            boxes=np.concatenate([d.boxes for d in detections]).reshape(-1, 4),
+            scores=np.concatenate([d.scores for d in detections]),
+        )
+        dim = detector.embedding_dim
+        features = np.concatenate([d.features.reshape(-1, dim) for d in detections])
+        save_detection_features(args.save_detections, dets, features)
+        print(f"detections and embeddings -> {args.save_detections}")
+    if args.video is not None:
+        from jaxmot.viz import render_tracking_video
+
+        render_tracking_video(args.sequence, results, args.video, progress=not args.no_progress)
         print(f"video -> {args.video}")
     return 0
 

@@ -154,12 +154,22 @@ def as_tracking_input(seq, sequence: MOTSequence) -> tuple[MOTSequence, np.ndarr
 
 def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, progress=True,
                       gnn_config: GNNTrackerConfig | None = None):  # fmt: skip
-    """{noise level: {tracker: OVERALL metrics}} on the held-out sequences; the gnn
-    tracker runs with `gnn_config` (None: its defaults)."""
-    gnn_config = gnn_config or GNNTrackerConfig()
+    """{noise level: {tracker: OVERALL metrics}} on the held-out sequences, with
+    `longterm`'s gate tuned on `train_inputs`; the gnn tracker runs with `gnn_config`
+    (None: its defaults)."""
     gate = sweep_gates(train_inputs, progress=progress).gate
     print(f"longterm appearance gate tuned on the training sequences: {gate:.2f}")
-    results = {"longterm_gate": gate}
+    return {"longterm_gate": gate,
+            **track_held_out(model, exp, val_sequences, gate, extractor, gnn_config)}  # fmt: skip
+
+
+def track_held_out(model, exp, val_sequences, gate, extractor=None, gnn_config=None,
+                   trackers=EVAL_TRACKERS) -> dict:  # fmt: skip
+    """{"noise_X": {tracker: OVERALL metrics}}: `trackers` on the held-out sequences at
+    each embedding noise level (the same detections and features for every tracker);
+    `gate` is longterm's appearance gate (other appearance trackers ignore it)."""
+    gnn_config = gnn_config or GNNTrackerConfig()
+    results = {}
     for noise in EVAL_NOISE:
         inputs = []
         for i, sequence in enumerate(val_sequences):
@@ -168,13 +178,15 @@ def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, p
                            extractor)  # fmt: skip
             inputs.append(as_tracking_input(seq, sequence))
         rows = {}
-        for name in EVAL_TRACKERS:
+        for name in trackers:
             pairs = {}
             for sequence, features in inputs:
                 if name == "gnn":
                     tracker = GNNTracker(model, gnn_config, sequence.info.frame_rate)
-                else:
+                elif name == "longterm":
                     tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate)
+                else:
+                    tracker = make_tracker(name, sequence.info.frame_rate)
                 run = track_sequence(tracker, sequence, features=features)
                 pairs[sequence.info.name] = (sequence.gt, run.results)
             rows[name] = evaluate(pairs)["OVERALL"]

@@ -9,9 +9,10 @@ import pytest
 from flax import nnx
 
 from jaxmot.models.convert import StateDictMismatchError
-from jaxmot.models.ettrack import ETTrack, ETTrackConfig, count_params, preprocess
+from jaxmot.models.ettrack import ETTrack, ETTrackConfig, preprocess
 from jaxmot.models.ettrack_convert import ettrack_shapes, load_ettrack, to_official_state_dict
 from jaxmot.models.lighttrack import BlockSpec, decode_backbone_path, make_divisible
+from jaxmot.models.params import count_params
 from jaxmot.ops.correlation import pixelwise_correlation
 
 NARROW = ETTrackConfig.narrow()

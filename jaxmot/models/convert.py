@@ -165,6 +165,64 @@ def read_state_dict(path: str | pathlib.Path) -> dict[str, np.ndarray]:
     )
 
 
+def unwrap_checkpoint(
+    checkpoint: Mapping, wrapper_keys: tuple[str, ...] = ("model",)
+) -> tuple[dict, dict[str, str]]:
+    """A loaded checkpoint -> ({stripped key: value}, {stripped key: original key}).
+
+    Takes the weights out of the first `wrapper_keys` entry that holds a mapping (e.g.
+    `{'model': state_dict, 'epoch': ..., 'optimizer': ...}`), else uses the checkpoint
+    as a bare state dict, and strips a leading `module.` (DataParallel) from every key.
+    """
+    prefix = ""
+    for name in wrapper_keys:
+        inner = checkpoint.get(name)
+        if isinstance(inner, Mapping):
+            checkpoint, prefix = inner, f"{name}/"
+            break
+    state, original = {}, {}
+    for key, value in checkpoint.items():
+        name = key.removeprefix("module.")
+        if name in state:
+            raise StateDictMismatchError(
+                f"keys {original[name]!r} and {prefix + key!r} are equal once 'module.' is stripped"
+            )
+        state[name], original[name] = value, prefix + key
+    return state, original
+
+
+def read_checkpoint(
+    path_or_state_dict, wrapper_keys: tuple[str, ...] = ("model",)
+) -> tuple[str, dict, dict[str, str]]:
+    """(source name, state, original keys) of a checkpoint given as a loaded mapping or
+    a file: .pth/.pt/.tar through `torch_load` (weights_only), else `read_state_dict`
+    (.npz, .safetensors); unwrapped by `unwrap_checkpoint`."""
+    if isinstance(path_or_state_dict, Mapping):
+        return ("state dict", *unwrap_checkpoint(path_or_state_dict, wrapper_keys))
+    path = pathlib.Path(path_or_state_dict)
+    if path.suffix.lower() in (".pth", ".pt", ".tar"):
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint not found: {path}")
+        raw = torch_load(path)
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{path}: expected a (wrapped) state dict, got {type(raw).__name__}")
+        return (str(path), *unwrap_checkpoint(raw, wrapper_keys))
+    return (str(path), *unwrap_checkpoint(read_state_dict(path), wrapper_keys))
+
+
+def as_numpy(value, key: str, source: str) -> np.ndarray:
+    """A state-dict entry (torch tensor, array, list) as a NumPy array (float32 for
+    floating tensors, e.g. bf16 ones); `key` and `source` name it in errors."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach()
+        return (value.float() if value.is_floating_point() else value).numpy()
+    if isinstance(value, Mapping):
+        raise ValueError(f"{source}: entry {key!r} is a nested mapping, not an array")
+    return np.asarray(value)
+
+
 def _listed(keys: list[str]) -> str:
     more = f" ... and {len(keys) - _MAX_LISTED} more" if len(keys) > _MAX_LISTED else ""
     return ", ".join(keys[:_MAX_LISTED]) + more

@@ -282,16 +282,10 @@ class ETTrack(nnx.Module):
         return self.track(self.embed_template(z), x)
 
 
-def count_params(model: nnx.Module) -> int:
-    """Number of trainable parameters (nnx.Param leaves; BN statistics excluded)."""
-    return sum(int(v.size) for v in jax.tree.leaves(nnx.state(model, nnx.Param)))
-
-
 __all__ = [
     "ChannelAttention",
     "ETTrack",
     "ETTrackConfig",
     "SeparableConvBNReLU",
-    "count_params",
     "preprocess",
 ]

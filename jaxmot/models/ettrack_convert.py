@@ -54,9 +54,9 @@ from jaxmot.models.convert import TORCH_LEAF_NAMES as _LEAF_NAMES
 from jaxmot.models.convert import (
     LoadResult,
     StateDictMismatchError,
+    as_numpy,
     key_problems,
-    read_state_dict,
-    torch_load,
+    read_checkpoint,
 )
 from jaxmot.models.ettrack import ETTrack
 
@@ -180,55 +180,6 @@ def to_official_state_dict(model: ETTrack) -> dict[str, np.ndarray]:
     }
 
 
-def unwrap_checkpoint(checkpoint: Mapping) -> tuple[dict, dict[str, str]]:
-    """A loaded checkpoint -> ({stripped key: value}, {stripped key: original key}):
-    takes the weights out of a `state_dict` / `state_dict_ema` / `net` / `model` entry
-    when present and strips a leading `module.`."""
-    prefix = ""
-    for name in _WRAPPER_KEYS:
-        inner = checkpoint.get(name)
-        if isinstance(inner, Mapping):
-            checkpoint, prefix = inner, f"{name}/"
-            break
-    state, original = {}, {}
-    for key, value in checkpoint.items():
-        name = key.removeprefix("module.")
-        if name in state:
-            raise StateDictMismatchError(
-                f"keys {original[name]!r} and {prefix + key!r} are equal once 'module.' is stripped"
-            )
-        state[name], original[name] = value, prefix + key
-    return state, original
-
-
-def _read(path_or_state_dict) -> tuple[str, dict, dict[str, str]]:
-    if isinstance(path_or_state_dict, Mapping):
-        state, original = unwrap_checkpoint(path_or_state_dict)
-        return "state dict", state, original
-    path = pathlib.Path(path_or_state_dict)
-    if path.suffix.lower() in (".pth", ".pt", ".tar"):
-        if not path.is_file():
-            raise FileNotFoundError(f"checkpoint not found: {path}")
-        raw = torch_load(path)
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{path}: expected a (wrapped) state dict, got {type(raw).__name__}")
-        state, original = unwrap_checkpoint(raw)
-    else:
-        state, original = unwrap_checkpoint(read_state_dict(path))
-    return str(path), state, original
-
-
-def _as_numpy(value, key: str, source: str) -> np.ndarray:
-    if isinstance(value, np.ndarray):
-        return value
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach()
-        return (value.float() if value.is_floating_point() else value).numpy()
-    if isinstance(value, Mapping):
-        raise ValueError(f"{source}: entry {key!r} is a nested mapping, not an array")
-    return np.asarray(value)
-
-
 def _seed_abstract_rngs(model: ETTrack, seed: int) -> None:
     """Give the abstract dropout streams of an `nnx.eval_shape` model real values."""
     key = jax.random.key(seed)
@@ -270,7 +221,7 @@ def load_ettrack(
       shapes (torch layout). Nothing is written when it raises.
     """
     targets = _variables(model)
-    source, state, original = _read(path_or_state_dict)
+    source, state, original = read_checkpoint(path_or_state_dict, _WRAPPER_KEYS)
 
     skipped = sorted(original[k] for k in state if k.endswith(_SKIPPED_SUFFIXES))
     used = [k for k in state if k in targets]
@@ -278,7 +229,7 @@ def load_ettrack(
     unexpected = sorted(
         original[k] for k in state if k not in targets and not k.endswith(_SKIPPED_SUFFIXES)
     )
-    arrays = {k: _as_numpy(state[k], original[k], source) for k in used}
+    arrays = {k: as_numpy(state[k], original[k], source) for k in used}
     mismatched = []
     for key in used:
         var, layout = targets[key]
@@ -313,5 +264,4 @@ __all__ = [
     "load_ettrack",
     "official_key",
     "to_official_state_dict",
-    "unwrap_checkpoint",
 ]

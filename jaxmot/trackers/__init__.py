@@ -6,6 +6,7 @@
   reid      ReIDHungarian: appearance cost gated by IoU, unmatched tracks die at once
   longterm  LongTermReID: lost tracks wait 20 frames and are re-identified by appearance
   gnn       a learned GNN scores tracks against detections (boxes, time, appearance)
+  jde       JDETracker: embedding EMA + Kalman-gated fused cost, then IoU (JDE's three stages)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dataclasses
 
 from jaxmot.trackers.base import FrameDetections, FrameTracks, OnlineTracker
 from jaxmot.trackers.iou_tracker import IoUTracker, IoUTrackerConfig, sort_config
+from jaxmot.trackers.jde_tracker import JDETracker, JDETrackerConfig
 from jaxmot.trackers.lifecycle import LifecycleConfig, Track, TrackSet, TrackState
 from jaxmot.trackers.reid_tracker import (
     ReIDTracker,
@@ -34,6 +36,8 @@ def _factories():
         "sort": lambda fr, gate: IoUTracker(sort_config(), fr),
         "reid": lambda fr, gate: ReIDTracker(_with_gate(reid_config(), gate), fr),
         "longterm": lambda fr, gate: ReIDTracker(_with_gate(longterm_config(), gate), fr),
+        # JDE's 0.7 bounds a fused cost, not a cosine distance: the gate does not apply.
+        "jde": lambda fr, gate: JDETracker(JDETrackerConfig(), fr),
     }
 
 
@@ -58,7 +62,7 @@ def make_tracker(
 
     appearance_gate: the largest cosine distance an appearance tracker accepts as a
       match; None keeps the config's default. Use the extractor's tuned gate
-      (`gate_of(extractor)`); motion-only trackers and `gnn` ignore it.
+      (`gate_of(extractor)`); motion-only trackers, `jde` and `gnn` ignore it.
     gnn_checkpoint: the exported GNN model `gnn` loads (default: the one shipped in
       checkpoints/, trained on simulated embeddings; checkpoints/gnn_synthetic_reid is
       trained on the shipped ReID model's features). Other trackers ignore it.
@@ -78,6 +82,8 @@ __all__ = [
     "FrameTracks",
     "IoUTracker",
     "IoUTrackerConfig",
+    "JDETracker",
+    "JDETrackerConfig",
     "LifecycleConfig",
     "OnlineTracker",
     "ReIDTracker",

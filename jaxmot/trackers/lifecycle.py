@@ -8,8 +8,9 @@ States (JDE / ByteTrack, reference.md section 1):
 
 * A NEW track is confirmed after `min_hits` matches in total (its first detection
   counts). Tracks born in the first `min_hits` frames of a sequence start TRACKED, as
-  SORT and JDE do, since no history exists yet to confirm them against. An unconfirmed
-  track that misses a frame is removed at once. (JDE confirms only frame-1 tracks at birth.)
+  SORT does, since no history exists yet to confirm them against. An unconfirmed
+  track that misses a frame is removed at once. (FairMOT and ByteTrack confirm only
+  frame-1 tracks at birth; JDE's `activate` confirms none, so it reports nothing on frame 1.)
 * A LOST track is kept `int(max_lost * frame_rate / 30)` frames (the "track buffer",
   given at 30 fps; `scale_with_frame_rate=False` keeps it a frame count) and can be
   re-found with its old id; `max_lost = 0` removes a track at its
