@@ -40,7 +40,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=pathlib.Path, help="write the metrics here")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
-    manifest = read_manifest(args.gnn_checkpoint)
+    try:
+        manifest = read_manifest(args.gnn_checkpoint)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if "experiment" not in manifest:
         print(f"error: {args.gnn_checkpoint} has no training experiment in its model.json",
               file=sys.stderr)  # fmt: skip
@@ -50,7 +54,9 @@ def main(argv=None) -> int:
         print("error: only GNN checkpoints trained on simulated features are supported "
               f"(this one: {exp.data.features})", file=sys.stderr)  # fmt: skip
         return 2
-    gate = manifest.get("evaluation", {}).get("longterm_gate", 0.5)
+    tuned = manifest.get("evaluation", {}).get("longterm_gate")
+    gate = 0.5 if tuned is None else tuned  # 0.5: longterm's default
+    where = f"tuned, from {args.gnn_checkpoint}" if tuned is not None else "longterm's default"
     model = load_gnn_model(args.gnn_checkpoint)
     with tempfile.TemporaryDirectory(prefix="jaxmot-assoc-") as tmp:
         try:
@@ -59,7 +65,7 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         names = ", ".join(s.info.name for s in sequences)
-        print(f"held-out: {names}; longterm gate {gate:.2f} (from {args.gnn_checkpoint})")
+        print(f"held-out: {names}; longterm gate {gate:.2f} ({where})")
         results = track_held_out(model, exp, sequences, gate, trackers=tuple(args.trackers))
     if args.json:
         payload = {"gnn_checkpoint": str(args.gnn_checkpoint), "longterm_gate": gate, **results}

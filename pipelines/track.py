@@ -116,9 +116,17 @@ def run(args: argparse.Namespace) -> int:
         return run_jde_on_frames(args, sequence)
     if args.save_detections is not None:
         raise ValueError("--save-detections needs --tracker jde on frames (no --features)")
+    if args.jde_checkpoint is not None and args.tracker != "jde":
+        raise ValueError(f"--jde-checkpoint is for --tracker jde, not {args.tracker}")
     tracker = make_tracker(
         args.tracker, sequence.info.frame_rate, gnn_checkpoint=args.gnn_checkpoint
     )
+    if args.tracker == "jde" and args.jde_checkpoint is not None:
+        # the association settings stored with the model
+        from jaxmot.models.jde_checkpoint import load_jde
+        from jaxmot.trackers.jde_tracker import JDETracker
+
+        tracker = JDETracker(load_jde(args.jde_checkpoint)[2], sequence.info.frame_rate)
     extractor = None
     if tracker.needs_features and features is None:
         if not sequence.has_images:
@@ -128,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             )
         extractor = make_extractor(args.appearance, args.reid_checkpoint)
     gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)
-    if gate is not None:
+    if gate is not None and args.tracker != "jde":  # jde bounds a fused cost, no gate
         tracker = make_tracker(args.tracker, sequence.info.frame_rate, appearance_gate=gate,
                                gnn_checkpoint=args.gnn_checkpoint)  # fmt: skip
     result = track_sequence(
@@ -171,7 +179,7 @@ def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
     from jaxmot.models.jde_detector import JDEDetector
     from jaxmot.trackers.jde_tracker import JDETracker
 
-    if not sequence.has_images:
+    if not sequence.has_images or sequence.info.length < 1:
         raise ValueError(
             f"--tracker jde detects on frames, but {args.sequence} has none (img1/ or a "
             "video): give --features FILE.npz to run its association on detections"

@@ -54,9 +54,10 @@ class JDETask:
     def loss_fn(self, model, batch, rng):
         del rng  # no dropout in JDE
         outputs = model(batch["images"])
-        classifier = model.classifier
-        return jde_loss(outputs, batch, self.anchors, classifier.kernel[...],
-                        classifier.bias[...], model.uncertainty[...],
+        classifier = model.classifier  # None without identities: no ID loss
+        kernel = None if classifier is None else classifier.kernel[...]
+        bias = None if classifier is None else classifier.bias[...]
+        return jde_loss(outputs, batch, self.anchors, kernel, bias, model.uncertainty[...],
                         self.model_config.num_ids)  # fmt: skip
 
     def batch(self, step: int):
@@ -93,6 +94,14 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="threads preparing a batch")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        return run(args, argv)
+    except (ValueError, FileNotFoundError) as err:  # bad data or config: no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace, argv) -> int:
     # Asynchronous dispatch (JAX's default) lets the next batch be prepared on the host
     # while the device runs the step.
     exp = apply_args(get_config(args.config), args, steps_key="train.steps")

@@ -94,10 +94,13 @@ def test_track_cli_on_frames(trained, tmp_path):
     assert track_cli.main(argv) == 0
     results = read_results(out)
     assert len(results) > 0 and results.frames.max() <= TINY_SCENE.num_frames
-    # the saved detections feed any appearance tracker (here jde's association alone)
-    argv = ["--sequence", str(seq), "--tracker", "longterm", "--features", str(saved),
-            "--output", str(tmp_path / "lt.txt"), "--no-progress"]  # fmt: skip
+    # the saved detections and embeddings feed the association alone (and any other
+    # appearance tracker), with the tracker settings stored with the model
+    argv = ["--sequence", str(seq), "--tracker", "jde", "--features", str(saved),
+            "--jde-checkpoint", str(export), "--output", str(tmp_path / "assoc.txt"),
+            "--no-progress"]  # fmt: skip
     assert track_cli.main(argv) == 0
+    np.testing.assert_array_equal(read_results(tmp_path / "assoc.txt").ids, results.ids)
     assert read_sequence(seq).info.length == TINY_SCENE.num_frames
 
 

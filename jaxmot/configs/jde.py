@@ -21,10 +21,11 @@ class JDEDataConfig:
 
     synthetic_*: generated MOT scenes (jaxmot.data.synthetic, the embedded default, no
       files): `synthetic_scenes` scenes of `synthetic_frames` frames at `synthetic_size`
-      (width, height), seeds `seed`, `seed + 1`, ...; every identity is a training id.
+      (width, height), seeds 1000 * seed + 0, 1, ...; every identity is a training id.
     jde_root + jde_lists: the JDE dataset mixture in its own format (`images/`,
-      `labels_with_ids/`), one official `.train` list file per dataset, paths relative
-      to `jde_root` (as JDE's cfg/ccmcpe.json); ids are offset to be unique.
+      `labels_with_ids/`): the official `.train` list files (paths as given, e.g. the
+      JDE repository's `data/*.train`), whose image paths are relative to `jde_root`
+      (as JDE's cfg/ccmcpe.json); ids are offset to be unique across datasets.
     mot_sequences: MOTChallenge sequence folders with `img1/` and `gt/gt.txt`.
     eval_*: held-out generated scenes (other seeds) for detection AP, embedding TPR at
       FAR and tracking metrics after training.
@@ -91,8 +92,8 @@ def mixture_full() -> JDEExperiment:
 
     python -m pipelines.train_jde --config mixture_full --workdir runs/jde_full \\
         --set data.jde_root=/data/jde \\
-        --set 'data.jde_lists=["data/caltech.train","data/citypersons.train",
-               "data/cuhksysu.train","data/prw.train","data/eth.train","data/mot17.train"]'
+        --set data.jde_lists=JDE/data/caltech.train,JDE/data/citypersons.train,\\
+    JDE/data/cuhksysu.train,JDE/data/prw.train,JDE/data/eth.train,JDE/data/mot17.train
     """
     steps_per_epoch = 1700  # ~54k images / 32
     optimizer = OptimizerConfig(name="sgd", learning_rate=0.01, momentum=0.9, weight_decay=1e-4,

@@ -9,7 +9,7 @@ reports
   and JDE test.py's per-image mean), against the people at least `MIN_VISIBILITY`
   visible (the training labels use the same rule);
 * embedding TPR at FAR 0.1 (and the other JDE levels), JDE's verification measure, on
-  the embeddings of detections matched one-to-one to a gt person (IoU > 0.5), labelled
+  the embeddings of detections matched one-to-one to a gt person (IoU >= 0.5), labelled
   with that person's id (JDE's test_emb reads the embedding at the gt box's own anchor
   instead; here it is the embedding the tracker actually uses);
 * MOTA / IDF1 / HOTA / ID switches of the `jde` tracker, and of `longterm` on the same
@@ -57,18 +57,23 @@ def held_out_scenes(data) -> list[SceneData]:
 
 
 def detect_frames(detector: JDEDetector, frames, progress: bool = False, desc: str = ""):
-    """FrameDetections for every frame, DETECT_BATCH frames per jitted call."""
+    """FrameDetections for every frame, DETECT_BATCH frames per jitted call (a short
+    last batch is padded with copies of its last frame, so one shape is compiled)."""
     out = []
     starts = range(0, len(frames), DETECT_BATCH)
     for i in tqdm(starts, desc=desc, disable=not progress, leave=False):
-        out += detector.detect_batch(frames[i : i + DETECT_BATCH])
+        chunk = list(frames[i : i + DETECT_BATCH])
+        real = len(chunk)
+        chunk += [chunk[-1]] * (DETECT_BATCH - real)
+        out += detector.detect_batch(chunk)[:real]
     return out
 
 
 def track_frames(tracker: OnlineTracker, detections: list[FrameDetections]) -> TrackResults:
     """Run `tracker` from a fresh start over per-frame detections (frame 1 first)."""
     tracker.reset()
-    frames, ids, boxes, scores = [], [], [], []
+    frames = [np.zeros(0, np.int32)]
+    ids, boxes, scores = [np.zeros(0, np.int32)], [np.zeros((0, 4))], [np.zeros(0)]
     for t, dets in enumerate(detections, start=1):
         out = tracker.update(dets)
         frames.append(np.full(len(out), t, np.int32))
@@ -76,7 +81,8 @@ def track_frames(tracker: OnlineTracker, detections: list[FrameDetections]) -> T
         boxes.append(out.boxes.reshape(-1, 4))
         scores.append(out.scores)
     return TrackResults(frames=np.concatenate(frames), ids=np.concatenate(ids),
-                        boxes=np.concatenate(boxes), scores=np.concatenate(scores))  # fmt: skip
+                        boxes=np.concatenate(boxes).astype(np.float32),
+                        scores=np.concatenate(scores).astype(np.float32))  # fmt: skip
 
 
 def visible_gt(scene: SceneData, frame: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +93,8 @@ def visible_gt(scene: SceneData, frame: int) -> tuple[np.ndarray, np.ndarray]:
     return xywh_to_xyxy(gt.boxes[rows]), gt.ids[rows]
 
 
-def _above(dets: FrameDetections, threshold: float) -> FrameDetections:
+def above(dets: FrameDetections, threshold: float) -> FrameDetections:
+    """The detections scoring >= threshold."""
     keep = dets.scores >= threshold
     return FrameDetections(dets.boxes[keep], dets.scores[keep], dets.features[keep])
 
@@ -112,7 +119,7 @@ def evaluate_jde(model, experiment, progress: bool = False) -> dict:
                 matched, _, _ = linear_assignment(1.0 - iou_matrix(det_xyxy, gt_xyxy), 0.5)
                 embeddings.append(dets.features[matched[:, 0]])
                 embedding_ids.append(1000 * k + ids[matched[:, 1]])
-        tracked = [_above(d, experiment.detector.conf_threshold) for d in detections]
+        tracked = [above(d, experiment.detector.conf_threshold) for d in detections]
         rate = scene.config.frame_rate
         trackers = {"jde": JDETracker(experiment.tracker, rate),
                     "longterm": make_tracker("longterm", rate)}  # fmt: skip
@@ -154,7 +161,9 @@ def format_jde_eval(result: dict) -> str:
 
 
 __all__ = [
+    "AP_CONF_THRESHOLD",
     "MIN_VISIBILITY",
+    "above",
     "detect_frames",
     "evaluate_jde",
     "format_jde_eval",
