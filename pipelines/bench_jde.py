@@ -76,17 +76,11 @@ def build_model(variant: str, resolution: str) -> JDE:
 
 
 def bench_model(detector: JDEDetector, batch: int, repeats: int) -> dict:
-    from jaxmot.models.jde_detector import _detect
-
     images = np.random.default_rng(0).random(
         (batch, detector.height, detector.width, 3), dtype=np.float32
     )
 
-    def call():
-        return _detect(detector._graphdef, detector.config, detector._state, images,
-                       detector.anchors)  # fmt: skip
-
-    first, median = time_calls(call, repeats)
+    first, median = time_calls(lambda: detector.run(images), repeats)
     return {"mode": "model", "batch": batch, "compile_s": round(max(first - median, 0.0), 3),
             "ms_median": 1e3 * median, "fps": batch / median}  # fmt: skip
 

@@ -28,7 +28,6 @@ from jaxmot.eval.jde_benchmark import (
     AP_CONF_THRESHOLD,
     above,
     detect_frames,
-    track_frames,
     visible_gt,
 )
 from jaxmot.eval.metrics import evaluate
@@ -37,6 +36,7 @@ from jaxmot.models.jde_detector import JDEDetector
 from jaxmot.ops.boxes import xywh_to_xyxy
 from jaxmot.trackers import make_tracker
 from jaxmot.trackers.jde_tracker import JDETracker
+from jaxmot.trackers.sequence import track_frames
 
 DEMO_SEED_BASE = 20_000  # apart from training (1000 * seed + i) and evaluation (10_000+)
 

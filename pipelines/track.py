@@ -174,10 +174,11 @@ def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
 
     from jaxmot.data.features import save_detection_features
     from jaxmot.data.mot import Detections
-    from jaxmot.eval.jde_benchmark import track_frames
+    from jaxmot.eval.jde_benchmark import above
     from jaxmot.models.jde_checkpoint import load_jde
     from jaxmot.models.jde_detector import JDEDetector
     from jaxmot.trackers.jde_tracker import JDETracker
+    from jaxmot.trackers.sequence import track_frames
 
     if not sequence.has_images or sequence.info.length < 1:
         raise ValueError(
@@ -190,10 +191,7 @@ def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
     detections, start = [], time.perf_counter()
     for t in tqdm(range(1, length + 1), desc=sequence.info.name, disable=args.no_progress):
         dets = detector(sequence.frame(t))
-        if args.min_score is not None:
-            keep = dets.scores >= args.min_score
-            dets = type(dets)(dets.boxes[keep], dets.scores[keep], dets.features[keep])
-        detections.append(dets)
+        detections.append(dets if args.min_score is None else above(dets, args.min_score))
     detect_seconds = time.perf_counter() - start
     start = time.perf_counter()
     results = track_frames(JDETracker(tracker_config, sequence.info.frame_rate), detections)

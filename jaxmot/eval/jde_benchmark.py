@@ -24,15 +24,15 @@ import dataclasses
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxmot.data.mot import TrackResults
 from jaxmot.data.synthetic import SceneConfig, SceneData, render_frames, simulate
 from jaxmot.eval.detection import average_precision, embedding_tpr_at_far
 from jaxmot.eval.metrics import evaluate
 from jaxmot.models.jde_detector import JDEDetector
 from jaxmot.ops.assignment import linear_assignment
 from jaxmot.ops.boxes import iou_matrix, xywh_to_xyxy
-from jaxmot.trackers import FrameDetections, OnlineTracker, make_tracker
+from jaxmot.trackers import FrameDetections, make_tracker
 from jaxmot.trackers.jde_tracker import JDETracker
+from jaxmot.trackers.sequence import track_frames
 
 MIN_VISIBILITY = 0.25  # people less visible than this are neither labels nor gt for AP
 AP_CONF_THRESHOLD = 0.1
@@ -67,22 +67,6 @@ def detect_frames(detector: JDEDetector, frames, progress: bool = False, desc: s
         chunk += [chunk[-1]] * (DETECT_BATCH - real)
         out += detector.detect_batch(chunk)[:real]
     return out
-
-
-def track_frames(tracker: OnlineTracker, detections: list[FrameDetections]) -> TrackResults:
-    """Run `tracker` from a fresh start over per-frame detections (frame 1 first)."""
-    tracker.reset()
-    frames = [np.zeros(0, np.int32)]
-    ids, boxes, scores = [np.zeros(0, np.int32)], [np.zeros((0, 4))], [np.zeros(0)]
-    for t, dets in enumerate(detections, start=1):
-        out = tracker.update(dets)
-        frames.append(np.full(len(out), t, np.int32))
-        ids.append(out.ids.astype(np.int32))
-        boxes.append(out.boxes.reshape(-1, 4))
-        scores.append(out.scores)
-    return TrackResults(frames=np.concatenate(frames), ids=np.concatenate(ids),
-                        boxes=np.concatenate(boxes).astype(np.float32),
-                        scores=np.concatenate(scores).astype(np.float32))  # fmt: skip
 
 
 def visible_gt(scene: SceneData, frame: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +152,5 @@ __all__ = [
     "evaluate_jde",
     "format_jde_eval",
     "held_out_scenes",
-    "track_frames",
     "visible_gt",
 ]

@@ -105,12 +105,16 @@ class JDEDetector:
             geometry.append((ratio, pad, frame.shape[:2]))
         return np.stack(images).astype(np.float32) / 255.0, geometry
 
+    def run(self, images) -> dict[str, jax.Array]:
+        """The jitted network + post-processing on letterboxed images [B, H, W, 3] in
+        [0, 1]: `postprocess`'s dict, boxes in input pixels (on the device)."""
+        return _detect(self._graphdef, self.config, self._state, images, self.anchors)
+
     def detect_batch(self, frames: Sequence[np.ndarray]) -> list[FrameDetections]:
         if not len(frames):
             return []
         images, geometry = self.preprocess(frames)
-        out = _detect(self._graphdef, self.config, self._state, images, self.anchors)
-        out = jax.device_get(out)
+        out = jax.device_get(self.run(images))
         detections = []
         for b, (ratio, pad, hw) in enumerate(geometry):
             keep = out["valid"][b]

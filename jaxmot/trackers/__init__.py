@@ -23,7 +23,7 @@ from jaxmot.trackers.reid_tracker import (
     longterm_config,
     reid_config,
 )
-from jaxmot.trackers.sequence import TrackingRun, track_sequence
+from jaxmot.trackers.sequence import TrackingRun, track_frames, track_sequence
 
 
 def _with_gate(config: ReIDTrackerConfig, gate: float | None) -> ReIDTrackerConfig:
@@ -96,5 +96,6 @@ __all__ = [
     "make_tracker",
     "reid_config",
     "sort_config",
+    "track_frames",
     "track_sequence",
 ]

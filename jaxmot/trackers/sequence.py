@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from jaxmot.appearance.base import FeatureExtractor
 from jaxmot.data.mot import Detections, MOTSequence, TrackResults
-from jaxmot.trackers.base import FrameDetections, OnlineTracker
+from jaxmot.trackers.base import FrameDetections, FrameTracks, OnlineTracker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +79,7 @@ def track_sequence(
                 "features for its detections"
             )
     tracker.reset()
-    frames, ids, boxes, scores = [], [], [], []
+    outputs = []
     tracker_seconds = feature_seconds = 0.0
     length = sequence.info.length
     last = int(dets.frames.max(initial=0))
@@ -103,16 +103,26 @@ def track_sequence(
                 feature_seconds += time.perf_counter() - start
         frame_dets = FrameDetections(dets.boxes[rows], dets.scores[rows], frame_features)
         start = time.perf_counter()
-        out = tracker.update(frame_dets)
+        outputs.append(tracker.update(frame_dets))
         tracker_seconds += time.perf_counter() - start
-        frames.append(np.full(len(out), frame, np.int32))
-        ids.append(out.ids)
-        boxes.append(out.boxes)
-        scores.append(out.scores)
-    results = TrackResults(
-        frames=np.concatenate(frames) if frames else np.zeros(0, np.int32),
-        ids=np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, np.int32),
-        boxes=np.concatenate(boxes).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32),
-        scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
+    return TrackingRun(_results(outputs), length, tracker_seconds, feature_seconds)
+
+
+def track_frames(tracker: OnlineTracker, detections: list[FrameDetections]) -> TrackResults:
+    """Run `tracker` from a fresh start over per-frame detections (frame 1 first), e.g.
+    those a detector produced from pixels."""
+    tracker.reset()
+    return _results([tracker.update(dets) for dets in detections])
+
+
+def _results(outputs: list[FrameTracks]) -> TrackResults:
+    """Per-frame tracker outputs (frame 1 first) as one TrackResults."""
+    frames = [np.full(len(out), t, np.int32) for t, out in enumerate(outputs, start=1)]
+    return TrackResults(
+        frames=np.concatenate([np.zeros(0, np.int32), *frames]),
+        ids=np.concatenate([np.zeros(0, np.int32), *(o.ids for o in outputs)]).astype(np.int32),
+        boxes=np.concatenate(
+            [np.zeros((0, 4), np.float32), *(o.boxes.reshape(-1, 4) for o in outputs)]
+        ),
+        scores=np.concatenate([np.zeros(0, np.float32), *(o.scores for o in outputs)]),
     )
-    return TrackingRun(results, length, tracker_seconds, feature_seconds)
