@@ -8,13 +8,15 @@ python := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } el
 demo *ARGS:
     {{python}} -m pipelines.demo {{ARGS}}
 
-# The default test suite (what CI runs); slow tests excluded.
+# The default test suite (what CI runs); slow tests excluded. Two worker processes,
+# one test module per worker at a time (module fixtures are built once); `-n 0` runs
+# in this process, `-n 4` on four workers.
 test *ARGS:
-    {{python}} -m pytest -q -m "not slow" {{ARGS}}
+    {{python}} -m pytest -q -m "not slow" -n 2 --dist loadfile {{ARGS}}
 
 # Every test, slow ones included.
 test-all *ARGS:
-    {{python}} -m pytest -q {{ARGS}}
+    {{python}} -m pytest -q -n 2 --dist loadfile {{ARGS}}
 
 # Benchmarks, e.g. `just bench tracker --json runs/bench_tracker.json`.
 bench *ARGS:

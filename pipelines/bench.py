@@ -196,8 +196,9 @@ def main(argv=None) -> int:
         records = run_pac_bench(args)
         table = format_pac_records(records)
     elif args.bench == "gnn":
-        from pipelines.bench_gnn import format_gnn_records, run_gnn_bench
+        from pipelines.bench_gnn import configure_cpu_devices, format_gnn_records, run_gnn_bench
 
+        configure_cpu_devices(args.cpu_devices)
         records = run_gnn_bench(args)
         table = format_gnn_records(records)
     elif args.bench == "reid":

@@ -2,6 +2,9 @@
 
 import functools
 import json
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -297,3 +300,35 @@ def test_bench_gnn_writes_json(tmp_path):
                 "compile_s"} <= set(r)  # fmt: skip
         assert r["ms_median"] > 0 and r["matmul_gflops"] > 0
     assert [r["batch"] for r in records] == [2] * 5
+
+
+def test_bench_gnn_shards_the_batch_over_cpu_devices(tmp_path):
+    """A fresh process split into 2 CPU devices: the sharded call gives the unsharded
+    logits, and the bench's records say how many devices ran each row."""
+    script = """
+import json, sys
+import jax, numpy as np
+from pipelines import bench, bench_gnn
+from jaxmot.ops import message_passing as mp
+bench_gnn.configure_cpu_devices(2)
+params = mp.init_params(jax.random.key(0), 8, 4, 8)
+fn = lambda *x: mp.message_passing(params, *x, num_steps=2)
+inputs = bench_gnn._batch(5, 4, 8)
+sharded, devices = bench_gnn.shard_batch(bench_gnn.batched(fn, 1), 4)
+assert devices == 2, devices
+np.testing.assert_allclose(jax.jit(sharded)(*inputs), jax.jit(jax.vmap(fn))(*inputs),
+                           rtol=1e-5, atol=1e-5)
+assert bench.main(["gnn", "--sizes", "4", "--batches", "1", "2", "--reid-dim", "8",
+                   "--node-dim", "4", "--edge-dim", "8", "--steps", "1", "--repeats", "1",
+                   "--matmul-size", "64", "--train-size", "4", "--train-batch", "2",
+                   "--logits", "last", "--cpu-devices", "2", "--json", sys.argv[1]]) == 0
+"""
+    out = tmp_path / "gnn.json"
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", script, str(out)], env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = json.loads(out.read_text())
+    assert [(r["form"], r["batch"], r["devices"]) for r in records] == [
+        ("fast", 1, 1), ("plain", 1, 1), ("fast", 2, 2), ("plain", 2, 2),
+        ("fast-train", 2, 2)]  # fmt: skip
