@@ -85,8 +85,7 @@ def bench_network(model, tracker_config, frames, boxes, repeats: int) -> dict:
     rows = np.zeros(1, np.int64)
 
     def call():
-        return tracker._step(tracker._state, tracker.template_features, rows, crop,
-                             size_in_crop, search_size=size)  # fmt: skip
+        return tracker.run(crop, size_in_crop, rows, size)
 
     first, seconds = time_calls(call, repeats)
     return {"ms_median": 1e3 * seconds, "fps": 1.0 / seconds, "compile_s": first}

@@ -15,18 +15,17 @@ share compiled code; a batch of frames compiles once per batch size.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from jaxmot.data.jde_augment import boxes_to_original, letterbox
 from jaxmot.ops import boxes as box_ops
 from jaxmot.ops import jde as jde_ops
 from jaxmot.trackers.base import FrameDetections
+from jaxmot.utils.jit import jit_bound, merge_flat, split_flat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +50,9 @@ class JDEDetectorConfig:
             raise ValueError("need 0 < max_detections <= top_k")
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _detect(graphdef, config: JDEDetectorConfig, state, images, anchors):
+def _detect(structure, config: JDEDetectorConfig, leaves, images, anchors):
     """images [B, H, W, 3] float32 in [0, 1] -> postprocess dict (letterboxed pixels)."""
-    model = nnx.merge(graphdef, state)
+    model = merge_flat(structure, leaves)
     outputs = model(images)
     return jde_ops.postprocess(
         outputs,
@@ -82,7 +80,10 @@ class JDEDetector:
         self.config = config
         self.width, self.height = model.config.width, model.config.height
         self.anchors = jnp.asarray(jde_ops.anchors_for_size(self.width, self.height))
-        self._graphdef, self._state = nnx.split(model)
+        # Graph and config bound once, the state a flat list of arrays (jaxmot.utils.jit):
+        # as static arguments and an nnx.State, JAX would hash and flatten them per call.
+        structure, self._leaves = split_flat(model)
+        self._detect = jit_bound(_detect, structure, config)
 
     @property
     def embedding_dim(self) -> int:
@@ -108,7 +109,7 @@ class JDEDetector:
     def run(self, images) -> dict[str, jax.Array]:
         """The jitted network + post-processing on letterboxed images [B, H, W, 3] in
         [0, 1]: `postprocess`'s dict, boxes in input pixels (on the device)."""
-        return _detect(self._graphdef, self.config, self._state, images, self.anchors)
+        return self._detect(self._leaves, images, self.anchors)
 
     def detect_batch(self, frames: Sequence[np.ndarray]) -> list[FrameDetections]:
         if not len(frames):

@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 
 import jax
 import numpy as np
-from flax import nnx
 
 from jaxmot.ops import sot_geometry as geo
 from jaxmot.ops.padding import bucket_size
+from jaxmot.utils.jit import jit_bound, merge_flat, split_flat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +71,12 @@ class SOTTracker:
     def __init__(self, model, config: SOTTrackerConfig = SOTTrackerConfig()):
         model.eval()
         self.config = config
-        self._graphdef, self._state = nnx.split(model)
-        # Module-level jitted functions with the graph and config static: trackers on
-        # models of one architecture share their compiled code.
-        self._embed = functools.partial(_embed, self._graphdef)
-        self._step = functools.partial(_step, self._graphdef, config)
+        # The graph and config bound once and the state passed as a flat list of arrays
+        # (`jaxmot.utils.jit`): hashing the graph and flattening the state on every call
+        # cost 9 ms a frame. Trackers on models of one architecture share compiled code.
+        structure, self._leaves = split_flat(model)
+        self._embed = jit_bound(_embed, structure)
+        self._step = jit_bound(_step, structure, config, static_argnames=("search_size",))
 
     # ------------------------------------------------------------------ state
 
@@ -147,16 +148,31 @@ class SOTTracker:
     def _search(self, rows, crops, size_in_crop, search_size):
         n = len(rows)
         size = bucket_size(n, self.config.buckets)
-        offset, new_size, _ = self._step(
-            self._state, self.template_features, _pad_index(rows, size), _pad(crops, size),
-            _pad(size_in_crop.astype(np.float32), size, 1.0), search_size=search_size,
+        offset, new_size, _ = self.run(
+            _pad(crops, size), _pad(size_in_crop.astype(np.float32), size, 1.0),
+            _pad_index(rows, size), search_size,
         )  # fmt: skip
         # Slice on the host: a device slice per target count would compile each count.
         return np.asarray(offset, np.float64)[:n], np.asarray(new_size, np.float64)[:n]
 
+    def run(self, crops, size_in_crop, rows, search_size: int):
+        """The jitted network + post-processing on ready search crops (on the device).
+
+        Args:
+          crops: [B, S, S, 3] search crops, RGB 0..255, S = search_size.
+          size_in_crop: [B, 2] current target (w, h) in crop pixels.
+          rows: [B] which target's template features each crop is searched for.
+          search_size: S.
+
+        Returns:
+          (offset [B, 2] from the crop centre, new size [B, 2], best score [B]), crop px.
+        """
+        return self._step(self._leaves, self.template_features, rows, crops, size_in_crop,
+                          search_size=search_size)  # fmt: skip
+
     def _embed_templates(self, crops):
         """Template features of every target, padded to the bucket ([N_bucket, h, w, C])."""
-        return self._embed(self._state, _pad(crops, bucket_size(len(crops), self.config.buckets)))
+        return self._embed(self._leaves, _pad(crops, bucket_size(len(crops), self.config.buckets)))
 
 
 def _pad(x: np.ndarray, size: int, fill: float = 0.0) -> np.ndarray:
@@ -171,18 +187,16 @@ def _pad_index(rows: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([rows, np.zeros(size - len(rows), rows.dtype)])
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _embed(graphdef, state, crops):
-    return nnx.merge(graphdef, state).embed_template(crops)
+def _embed(structure, leaves, crops):
+    return merge_flat(structure, leaves).embed_template(crops)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1), static_argnames=("search_size",))
-def _step(graphdef, cfg: SOTTrackerConfig, state, templates, rows, crops, size_in_crop, *,
+def _step(structure, cfg: SOTTrackerConfig, leaves, templates, rows, crops, size_in_crop, *,
           search_size):  # fmt: skip
     """Network + post-processing for B targets (template features `templates[rows]`):
     (offset [B, 2] from the crop centre, new size [B, 2], best score [B]), all in
     search-crop pixels."""
-    out = nnx.merge(graphdef, state).track(templates[rows], crops)
+    out = merge_flat(structure, leaves).track(templates[rows], crops)
     score_size = search_size // cfg.stride
     grid = geo.score_grid(score_size, cfg.stride, search_size)
     window = geo.hanning_window(score_size)
