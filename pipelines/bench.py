@@ -37,7 +37,7 @@ from jaxmot.ops.assignment import linear_assignment
 from jaxmot.ops.boxes import iou_matrix, xywh_to_xyxy
 from jaxmot.trackers import FrameDetections, make_tracker
 from jaxmot.utils.compiles import CompileCounter
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
 
 DEFAULT_TRACKERS = ("iou", "sort", "reid", "longterm")
 DEFAULT_DENSITIES = (5, 10, 50, 200)  # 5-9 per frame: the TUD sequences
@@ -196,9 +196,9 @@ def main(argv=None) -> int:
         records = run_pac_bench(args)
         table = format_pac_records(records)
     elif args.bench == "gnn":
-        from pipelines.bench_gnn import configure_cpu_devices, format_gnn_records, run_gnn_bench
+        from pipelines.bench_gnn import format_gnn_records, run_gnn_bench
 
-        configure_cpu_devices(args.cpu_devices)
+        use_cpu_devices(args.cpu_devices)
         records = run_gnn_bench(args)
         table = format_gnn_records(records)
     elif args.bench == "reid":

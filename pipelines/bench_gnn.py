@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import pathlib
 
 import jax
@@ -95,25 +94,6 @@ def _batch(n: int, batch: int, reid_dim: int, seed: int = 0):
     ef = jax.jit(jax.vmap(mp.edge_features))(boxes(), boxes(), tt, dt, tf, df)
     valid = np.ones((batch, n), bool)
     return tf, df, ef, valid, valid
-
-
-def configure_cpu_devices(requested: int) -> None:
-    """Split the CPU into `requested` JAX devices (0: one per core) before JAX starts.
-
-    A batch of independent graphs is data-parallel: sharded over one device per core,
-    each core runs whole graphs, where one device would split every small
-    [N*M, 64] @ [64, 64] matmul over both cores (on 2 cores: about 0.6x the
-    large-matmul rate per core instead of 0.85x). Must run before the first JAX
-    computation; has no effect on GPU or TPU backends, whose devices are used as they
-    are.
-    """
-    count = requested or os.cpu_count() or 1
-    try:
-        jax.config.update("jax_num_cpu_devices", count)
-    except RuntimeError:  # JAX already ran something in this process (e.g. under pytest)
-        if count != len(jax.devices("cpu")):
-            print(f"note: JAX is already running on {len(jax.devices('cpu'))} CPU device(s); "
-                  f"--cpu-devices {count} needs a fresh process")  # fmt: skip
 
 
 def shard_batch(fn, batch: int):

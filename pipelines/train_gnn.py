@@ -239,6 +239,7 @@ def main(argv=None) -> int:
         batches = association.AssociationBatches(
             train_seqs, exp.train.batch_size, seed=exp.train.seed, past_frames=d.past_frames,
             min_visibility=d.min_visibility, drop_p=d.drop_p, jitter=d.jitter,
+            past_false_positives=d.past_false_positives,
         )  # fmt: skip
         detections = sum(len(s.frames) for s in train_seqs)
         print(f"train: {len(train_seqs)} labelled sequences ({len(train_sources)} sources x "

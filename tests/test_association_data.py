@@ -182,6 +182,30 @@ def test_build_sample_matches_brute_force():
     assert (seq.visibility[(seq.frames == 40) & (seq.ids >= 0)] < 0.25).any()  # filter tested
 
 
+def test_past_false_positives_join_as_tracks_that_match_nothing():
+    seq = _random_labelled(0)
+    t, past = 40, 20
+    window_fp = [r for r in range(len(seq))
+                 if t - past <= seq.frames[r] < t and seq.ids[r] < 0][::-1]  # fmt: skip
+    assert len(window_fp) > 3  # the test data has false positives to draw from
+    base = A.build_sample(seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0)
+    every = A.build_sample(seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0,
+                           past_false_positives=1.0)  # fmt: skip
+    n = len(base["track_ids"])
+    for key in ("track_ids", "track_boxes", "track_t", "track_features"):
+        np.testing.assert_array_equal(every[key][:n], base[key])  # true tracks first, as before
+    assert (every["track_ids"][n:] == -1).all()
+    np.testing.assert_array_equal(every["track_boxes"][n:], seq.boxes[window_fp])  # newest first
+    np.testing.assert_array_equal(every["track_features"][n:], seq.features[window_fp])
+    ones = np.ones(len(every["track_ids"]), bool), np.ones(len(every["det_ids"]), bool)
+    labels = A.association_labels(every["track_ids"], every["det_ids"], *ones)
+    assert not labels[n:].any() and labels[:n].any()
+    counts = [len(A.build_sample(seq, t, np.random.default_rng(k), drop_p=0.0,
+                                 past_false_positives=0.5)["track_ids"]) - n
+              for k in range(200)]  # fmt: skip
+    assert abs(np.mean(counts) - 0.5 * len(window_fp)) < 0.1 * len(window_fp)
+
+
 def test_usable_frames_matches_brute_force():
     seq = _random_labelled(1, num_frames=80, num_ids=3)
     for past in (1, 5):

@@ -310,7 +310,8 @@ import json, sys
 import jax, numpy as np
 from pipelines import bench, bench_gnn
 from jaxmot.ops import message_passing as mp
-bench_gnn.configure_cpu_devices(2)
+from jaxmot.utils.runtime import use_cpu_devices
+use_cpu_devices(2)
 params = mp.init_params(jax.random.key(0), 8, 4, 8)
 fn = lambda *x: mp.message_passing(params, *x, num_steps=2)
 inputs = bench_gnn._batch(5, 4, 8)

@@ -510,6 +510,23 @@ def test_config_args():
         parser.parse_args(["--steps", "3"])  # --workdir is required
 
 
+def test_cpu_devices_argument():
+    """--cpu-devices reaches use_cpu_devices; in a process where JAX already runs (this
+    one) a different count warns instead of silently doing nothing. (A fresh process
+    really splits the CPU: test_message_passing's bench test, 2 devices.)"""
+    parser = argparse.ArgumentParser()
+    add_config_args(parser)
+    assert parser.parse_args(["--workdir", "w"]).cpu_devices is None
+    running = len(jax.devices("cpu"))
+    same = parser.parse_args(["--workdir", "w", "--cpu-devices", str(running)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert apply_args(TrainConfig(), same) == TrainConfig()
+    other = parser.parse_args(["--workdir", "w", "--cpu-devices", str(running + 1)])
+    with pytest.warns(UserWarning, match="after JAX started"):
+        apply_args(TrainConfig(), other)
+
+
 # ----------------------------------------------------------------------------- parameter EMA
 
 

@@ -45,6 +45,7 @@ class GNNDataConfig:
     min_visibility: float = 0.25
     drop_p: float = 0.1
     jitter: float = 0.05
+    past_false_positives: float = 0.0  # P(a past false positive enters as a past track)
     seed: int = 0
 
 

@@ -4,8 +4,9 @@ A sample is one frame t of a sequence whose detections know their gt identity
 (reference section 3, "Training sample"):
 
   past     the last appearance of each identity in frames t - past_frames .. t - 1: its
-           box, time (the frame of that appearance), feature and id. False positives
-           never become past tracks. Ordered most recent first (ties by id).
+           box, time (the frame of that appearance), feature and id, most recent first
+           (ties by id). False positives of the window follow only with
+           `past_false_positives` > 0 (each with that probability, id -1).
   current  the detections of frame t: true ones with visibility >= min_visibility, and
            every false positive (id -1: it matches nothing, so the model learns to
            reject it). In stored row order.
@@ -70,7 +71,7 @@ SAMPLE_KEYS = (
 )  # fmt: skip
 TRACK_PAD_ID = -2  # never equal to a false positive's -1
 DET_PAD_ID = -1
-_SAMPLE_OPTIONS = ("past_frames", "min_visibility", "drop_p", "jitter")
+_SAMPLE_OPTIONS = ("past_frames", "min_visibility", "drop_p", "jitter", "past_false_positives")
 
 
 # --------------------------------------------------------------------------- embeddings
@@ -307,12 +308,22 @@ def _sample_rows(
     min_visibility: float = 0.25,
     drop_p: float = 0.1,
     jitter: float = 0.05,
+    past_false_positives: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(track rows [n], track boxes [n, 4], det rows [m], det boxes [m, 4]) of a sample."""
+    """(track rows [n], track boxes [n, 4], det rows [m], det boxes [m, 4]) of a sample.
+
+    past_false_positives: probability that each false positive of the past window also
+    enters as a past track (id -1, so it matches nothing), after the true tracks: online,
+    every false positive starts a track that lingers in the graph while it is lost.
+    """
     lo, hi, end = np.searchsorted(seq.frames, [frame - past_frames, frame, frame + 1])
     window = np.arange(lo, hi)[seq.ids[lo:hi] >= 0][::-1]  # most recent first
     _, first = np.unique(seq.ids[window], return_index=True)
     tracks = window[np.sort(first)]
+    if past_false_positives > 0:
+        false = np.arange(lo, hi)[seq.ids[lo:hi] < 0][::-1]
+        false = false[rng.random(len(false)) < past_false_positives]
+        tracks = np.concatenate([tracks, false])
     current = np.arange(hi, end)
     current = current[(seq.ids[current] < 0) | (seq.visibility[current] >= min_visibility)]
 
@@ -334,11 +345,12 @@ def build_sample(
     min_visibility: float = 0.25,
     drop_p: float = 0.1,
     jitter: float = 0.05,
+    past_false_positives: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """The (past tracks, current detections) graph of `frame` (module doc), unpadded:
     the SAMPLE_KEYS without the valid masks, n tracks and m detections."""
     tracks, track_boxes, dets, det_boxes = _sample_rows(
-        seq, frame, rng, past_frames, min_visibility, drop_p, jitter
+        seq, frame, rng, past_frames, min_visibility, drop_p, jitter, past_false_positives
     )
     return {
         "track_boxes": track_boxes,

@@ -17,6 +17,8 @@ import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from jaxmot.utils.runtime import use_cpu_devices
+
 C = TypeVar("C")
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -38,10 +40,18 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config field by dotted path, e.g. optimizer.learning_rate=1e-3",
     )
+    parser.add_argument(
+        "--cpu-devices", type=int, default=None, metavar="N",
+        help="on CPU, split the host into N JAX devices (0: one per core) and shard each "
+             "batch over them (data parallel over the cores; default: one device)",
+    )  # fmt: skip
 
 
 def apply_args(config: C, args: argparse.Namespace, steps_key: str = "steps") -> C:
-    """`config` with the `--set` overrides of `args`, then `--steps` (at `steps_key`)."""
+    """`config` with the `--set` overrides of `args`, then `--steps` (at `steps_key`).
+    Also applies `--cpu-devices` (call this before JAX runs anything)."""
+    if getattr(args, "cpu_devices", None) is not None:
+        use_cpu_devices(args.cpu_devices)
     config = apply_overrides(config, list(args.overrides or []))
     if args.steps is not None:
         config = apply_overrides(config, [f"{steps_key}={args.steps}"])
