@@ -96,16 +96,20 @@ def _batch(n: int, batch: int, reid_dim: int, seed: int = 0):
     return tf, df, ef, valid, valid
 
 
+def batch_mesh(batch: int) -> Mesh:
+    """A 1-D mesh ("batch") over the most devices that divide `batch`."""
+    count = max(d for d in range(1, jax.device_count() + 1) if batch % d == 0)
+    return Mesh(np.array(jax.devices()[:count]), ("batch",))
+
+
 def shard_batch(fn, batch: int):
     """`fn` (over a leading batch axis) sharded over the most devices that divide the
     batch, each device running its own slice (`jax.shard_map`); (fn, device count)."""
-    devices = jax.devices()
-    count = max(d for d in range(1, len(devices) + 1) if batch % d == 0)
-    if count == 1:
+    mesh = batch_mesh(batch)
+    if mesh.size == 1:
         return fn, 1
-    mesh = Mesh(np.array(devices[:count]), ("batch",))
     spec = PartitionSpec("batch")
-    return jax.shard_map(fn, mesh=mesh, in_specs=spec, out_specs=spec), count
+    return jax.shard_map(fn, mesh=mesh, in_specs=spec, out_specs=spec), mesh.size
 
 
 def batched(fn, chunk: int):
@@ -167,8 +171,7 @@ def bench_train(params, args, matmul) -> dict:
     # Data parallel as the train loop runs it: the batch sharded over the devices that
     # divide it, the parameters replicated; jit partitions the step (and the gradient
     # sum) itself.
-    devices = max(d for d in range(1, jax.device_count() + 1) if batch % d == 0)
-    mesh = Mesh(np.array(jax.devices()[:devices]), ("batch",))
+    mesh = batch_mesh(batch)
     inputs = [jax.device_put(x, NamedSharding(mesh, PartitionSpec("batch"))) for x in inputs]
     replicated = NamedSharding(mesh, PartitionSpec())
     holder = {"p": jax.device_put(jax.tree.map(jnp.array, params), replicated)}  # donated
@@ -186,7 +189,7 @@ def bench_train(params, args, matmul) -> dict:
         "n": n,
         "batch": batch,
         "steps": args.steps,
-        "devices": devices,
+        "devices": mesh.size,
         "ms_median": 1e3 * seconds,
         "steps_per_sec": 1.0 / seconds,
         "effective_gflops": flops * batch / seconds / 1e9,

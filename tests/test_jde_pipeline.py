@@ -19,6 +19,7 @@ from jaxmot.models.jde_checkpoint import export_jde, load_jde
 from jaxmot.models.jde_detector import JDEDetector, JDEDetectorConfig
 from jaxmot.train import OptimizerConfig, TrainConfig, train
 from pipelines import track as track_cli
+from pipelines import train_jde as train_jde_cli
 from pipelines.train_jde import JDETask
 
 TINY_SCENE = SceneConfig(width=160, height=128, num_frames=6, num_objects=3,
@@ -154,3 +155,97 @@ def test_compare_association_reproduces_the_readme(shared_data, tmp_path):
     idf1 = [round(100 * rows[f"noise_{n}"]["jde"]["IDF1"], 1) for n in (0.3, 0.5, 0.7)]
     switches = [rows[f"noise_{n}"]["jde"]["IDs"] for n in (0.3, 0.5, 0.7)]
     assert idf1 == [58.5, 61.7, 60.1] and switches == [22, 13, 40]
+
+
+# `pipelines.train_jde` at its smallest: a 64x64 JDE of 8-channel convs without residual
+# blocks, 2 steps of 1 image from one 2-frame generated scene, evaluated on one held-out
+# scene of 8 frames (one detector batch). Warmup 0: the preset's 100 warmup steps leave
+# a 2-step cosine schedule nothing to decay over. Detector conf 0 (max_detections before
+# top_k: JDEDetectorConfig checks the pair as each override is applied): the barely
+# trained model must still output boxes.
+TINY_TRAIN_JDE = ["--steps", "2", "--workers", "1", "--no-progress",
+                  "--set", "model.width=64", "--set", "model.height=64",
+                  "--set", "model.width_multiplier=0.125", "--set", "model.blocks=0,0,0,0,0",
+                  "--set", "model.embedding_dim=16", "--set", "train.batch_size=1",
+                  "--set", "train.optimizer.warmup_steps=0",
+                  "--set", "data.synthetic_scenes=1", "--set", "data.synthetic_frames=2",
+                  "--set", "data.synthetic_size=128,96", "--set", "data.eval_scenes=1",
+                  "--set", "data.eval_frames=8", "--set", "detector.conf_threshold=0",
+                  "--set", "detector.max_detections=16", "--set", "detector.top_k=64"]  # fmt: skip
+
+
+@pytest.mark.slow  # trains, evaluates and exports a tiny JDE: about 1.5 min on 2 cores
+def test_train_jde_cli_trains_evaluates_exports_and_resumes(tmp_path, capsys):
+    """`pipelines.train_jde` end to end: metrics.jsonl, eval.json (evaluate_jde's
+    numbers), the export (loadable, detects), and a second run that only resumes."""
+    workdir, export = tmp_path / "run", tmp_path / "export"
+    argv = ["--workdir", str(workdir), "--export", str(export), *TINY_TRAIN_JDE]
+    assert train_jde_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "JDE 64x64: synthetic:1 scenes (2 images" in out and "AP@0.5" in out
+    assert f"exported -> {export}" in out
+    metrics = (workdir / "metrics.jsonl").read_text()
+    last = json.loads(metrics.splitlines()[-1])
+    assert last["step"] == 2 and np.isfinite(last["loss"])
+
+    evaluation_text = (workdir / "eval.json").read_text()
+    evaluation = json.loads(evaluation_text)
+    assert evaluation["weights"] == "ema"  # the preset keeps an EMA of the weights
+    assert evaluation["scenes"] == 1 and evaluation["frames"] == 8
+    for key in ("ap50", "jde_ap50", "recall"):
+        assert 0.0 <= evaluation[key] <= 1.0, key
+    # TPR at FAR needs matched detections of >= 2 ids; a 2-step model may have none,
+    # which is reported instead of failing the run
+    assert ("tpr_at_far" in evaluation) != ("tpr_at_far_error" in evaluation)
+    if "tpr_at_far" in evaluation:
+        assert "0.1" in evaluation["tpr_at_far"]
+        assert all(0.0 <= v <= 1.0 for v in evaluation["tpr_at_far"].values())
+    assert set(evaluation["tracking"]) == {"jde", "longterm"}
+    for name, m in evaluation["tracking"].items():
+        assert m["MOTA"] <= 1.0 and np.isfinite(m["MOTA"]), name  # MOTA may be negative
+        assert 0.0 <= m["IDF1"] <= 1.0 and 0.0 <= m["HOTA"] <= 1.0, name
+        assert isinstance(m["IDs"], int) and m["IDs"] >= 0, name
+        assert m["num_frames"] == 8, name
+
+    # the same command again: restores the finished run, trains no step, and evaluates
+    # the restored weights to the same numbers
+    assert train_jde_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Training already complete at step 2 (steps=2)" in out
+    assert (workdir / "metrics.jsonl").read_text() == metrics
+    assert (workdir / "eval.json").read_text() == evaluation_text
+
+    model, detector_config, _, manifest = load_jde(export)
+    assert manifest["step"] == 2 and manifest["command"].startswith("python -m pipelines.train_jde")
+    # compared as text: a metric without matches (MOTP) is NaN, and NaN != NaN
+    sorted_evaluation = json.dumps(evaluation, sort_keys=True)
+    assert json.dumps(manifest["evaluation"], sort_keys=True) == sorted_evaluation
+    assert (model.config.width, model.config.height, model.config.embedding_dim) == (64, 64, 16)
+    assert model.config.num_ids > 0  # the classifier over the training scene's ids
+    assert detector_config == JDEDetectorConfig(conf_threshold=0.0, top_k=64, max_detections=16)
+    frame = np.random.default_rng(0).integers(0, 256, (96, 128, 3), np.uint8)
+    dets = JDEDetector(model, detector_config)(frame)
+    assert 0 < len(dets) <= 16
+    assert dets.boxes.shape == (len(dets), 4) and dets.features.shape == (len(dets), 16)
+    assert np.isfinite(dets.boxes).all() and np.isfinite(dets.features).all()
+    assert ((dets.scores >= 0) & (dets.scores <= 1)).all()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["--set", "data.synthetic_scenes=0"], "no training data"),
+        (["--set", "data.jde_lists=caltech.train"], "data.jde_lists needs data.jde_root"),
+        (["--set", "data.mot_sequences=/nonexistent/MOT17-02"], "sequence folder not found"),
+        (["--set", "data.synthetic_scnes=2"], "did you mean synthetic_scenes"),
+        (["--set", "data.eval_scenes=0"], "to skip the evaluation pass --no-eval"),
+    ],
+)  # fmt: skip
+def test_train_jde_cli_rejects_bad_data(tmp_path, capsys, overrides, message):
+    """Bad data settings (or a mistyped key) fail at once: exit code 2, an error
+    line naming the problem, no traceback, nothing written to the workdir."""
+    workdir = tmp_path / "run"
+    assert train_jde_cli.main(["--workdir", str(workdir), "--no-progress", *overrides]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not workdir.exists()

@@ -43,6 +43,19 @@ class JDEDataConfig:
     eval_frames: int = 100
     seed: int = 0
 
+    def __post_init__(self):
+        # Checked here, before training: a bad value used to surface after training,
+        # in the evaluation (eval_scenes=0 raised KeyError 'OVERALL').
+        minimum = {"synthetic_scenes": 0, "synthetic_frames": 1, "max_boxes": 1}
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                raise ValueError(f"data.{name} must be >= {low}, got {getattr(self, name)}")
+        if self.eval_scenes < 1 or self.eval_frames < 2:
+            raise ValueError(
+                f"data.eval_scenes must be >= 1 and data.eval_frames >= 2 (got "
+                f"{self.eval_scenes}, {self.eval_frames}); to skip the evaluation pass --no-eval"
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class JDEExperiment:
