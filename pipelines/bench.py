@@ -186,6 +186,7 @@ def main(argv=None) -> int:
         table = format_jde_records(records)
     elif args.bench == "sot":
         prefer_synchronous_cpu_dispatch()
+        use_cpu_devices(args.cpu_devices)
         from pipelines.bench_sot import format_sot_records, run_sot_bench
 
         records = run_sot_bench(args)

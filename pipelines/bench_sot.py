@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", nargs="+", type=int, default=[8, 64])
     parser.add_argument("--frames", type=int, default=40, help="timed frames per row")
     parser.add_argument("--size", nargs=2, type=int, default=[480, 854], metavar=("H", "W"))
+    parser.add_argument(
+        "--cpu-devices", type=int, default=0,
+        help="on CPU, split the host into this many JAX devices (0: one per core); the "
+             "batched rows shard their targets over them (1: one device)",
+    )  # fmt: skip
     parser.add_argument("--json", type=pathlib.Path, help="write the records here")
 
 

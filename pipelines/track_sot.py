@@ -23,6 +23,7 @@ import numpy as np
 
 from jaxmot.data.atomic import atomic_write_text
 from jaxmot.data.sot_sequences import count_frames, iter_frames
+from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
 
 TRACKERS = ("ettrack", "mil")
 
@@ -94,7 +95,16 @@ def main(argv=None) -> int:
     parser.add_argument("--tracker", choices=TRACKERS, default="ettrack")
     parser.add_argument("--checkpoint", help="exported E.T.Track (default: the shipped one)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --video-out")
+    parser.add_argument(
+        "--cpu-devices", type=int, default=1, metavar="N",
+        help="on CPU, split the host into N JAX devices (0: one per core); several targets "
+             "are then searched on all of them (one target always runs on one)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    # Before JAX starts: one small jitted call per frame, whose result is needed at once
+    # (as pipelines.track), and the device split.
+    prefer_synchronous_cpu_dispatch()
+    use_cpu_devices(args.cpu_devices)
 
     inits = list(args.init)
     if args.init_file is not None:

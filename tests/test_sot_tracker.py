@@ -8,6 +8,9 @@ accuracy; accuracy is in the README, from `pipelines.compare_sot`.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -168,3 +171,36 @@ def test_bench_sot_and_demo_sot_run(tmp_path, capsys):
     assert set(summary) == {"ettrack", "mil"}
     assert np.loadtxt(workdir / "ettrack.txt", delimiter=",").shape == (12, 4)
     assert "AUC" in capsys.readouterr().out
+
+
+def test_targets_sharded_over_two_cpu_devices_give_the_same_search(tmp_path):
+    """A fresh process with 2 CPU devices: a batch of targets is searched on both (each
+    device its own half) and gives what one device gives on the same crops."""
+    script = """
+import jax, numpy as np
+from jaxmot.utils.runtime import use_cpu_devices
+assert use_cpu_devices(2) == 2
+from jaxmot.data.sot_synthetic import synthetic_sot_video
+from jaxmot.models.sot_checkpoint import load_sot_tracker
+tracker = load_sot_tracker()
+frames, boxes = synthetic_sot_video(seed=3, num_frames=3, size=(120, 160))
+init = boxes[0][None] + np.array([[0, 0, 0, 0], [4, -3, 2, 0], [-3, 2, 0, 3]])
+tracker.init([frames[0]] * 3, init)
+rng = np.random.default_rng(0)
+crops = rng.uniform(0, 255, (8, 256, 256, 3)).astype(np.float32)
+sizes = rng.uniform(20, 60, (8, 2)).astype(np.float32)
+rows = np.array([0, 1, 2, 0, 1, 2, 0, 0])
+assert tracker._shards(8) and not tracker._shards(1)
+sharded = tracker.run(crops, sizes, rows, 256)
+assert len(sharded[0].sharding.device_set) == 2
+single = tracker._step(tracker._leaves, tracker.template_features, rows, crops, sizes,
+                       search_size=256)
+for a, b in zip(sharded, single):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-3)
+out = tracker.update([frames[1]] * 3)
+assert out.shape == (3, 4) and np.isfinite(out).all()
+"""
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]

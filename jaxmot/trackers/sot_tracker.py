@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import jax
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxmot.ops import sot_geometry as geo
 from jaxmot.ops.padding import bucket_size
@@ -77,6 +78,14 @@ class SOTTracker:
         structure, self._leaves = split_flat(model)
         self._embed = jit_bound(_embed, structure)
         self._step = jit_bound(_step, structure, config, static_argnames=("search_size",))
+        # With several devices (GPUs, or CPU cores split by `use_cpu_devices`), a batch
+        # of targets that divides evenly is sharded over them, each device searching its
+        # own targets; one target (bucket 1) stays on one device.
+        self._mesh = Mesh(np.array(jax.devices()), ("targets",))
+        self._replicated = NamedSharding(self._mesh, PartitionSpec())
+        self._mesh_leaves = jax.device_put(self._leaves, self._replicated)
+        self._sharded_step = jit_bound(_sharded_step, structure, config, self._mesh,
+                                       static_argnames=("search_size",))  # fmt: skip
 
     # ------------------------------------------------------------------ state
 
@@ -167,8 +176,15 @@ class SOTTracker:
         Returns:
           (offset [B, 2] from the crop centre, new size [B, 2], best score [B]), crop px.
         """
+        if self._shards(len(crops)):
+            templates = jax.device_put(self.template_features, self._replicated)
+            return self._sharded_step(self._mesh_leaves, templates, rows, crops, size_in_crop,
+                                      search_size=search_size)  # fmt: skip
         return self._step(self._leaves, self.template_features, rows, crops, size_in_crop,
                           search_size=search_size)  # fmt: skip
+
+    def _shards(self, batch: int) -> bool:
+        return self._mesh.size > 1 and batch % self._mesh.size == 0
 
     def _embed_templates(self, crops):
         """Template features of every target, padded to the bucket ([N_bucket, h, w, C])."""
@@ -206,3 +222,14 @@ def _step(structure, cfg: SOTTrackerConfig, leaves, templates, rows, crops, size
         penalty_k=cfg.penalty_k, lr=cfg.size_lr, search_size=search_size,
     )  # fmt: skip
     return jax.vmap(select)(out["cls"][..., 0], boxes, size_in_crop)
+
+
+def _sharded_step(structure, cfg, mesh, leaves, templates, rows, crops, size_in_crop, *,
+                  search_size):  # fmt: skip
+    """`_step` with the targets sharded over `mesh` (model and templates replicated)."""
+    step = functools.partial(_step, structure, cfg, search_size=search_size)
+    targets, replicated = PartitionSpec("targets"), PartitionSpec()
+    return jax.shard_map(
+        step, mesh=mesh, out_specs=targets,
+        in_specs=(replicated, replicated, targets, targets, targets),
+    )(leaves, templates, rows, crops, size_in_crop)  # fmt: skip
