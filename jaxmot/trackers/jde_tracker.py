@@ -58,6 +58,7 @@ from jaxmot.ops import kalman
 from jaxmot.ops.assignment import linear_assignment
 from jaxmot.ops.padding import bucket_size, pad_rows
 from jaxmot.trackers.base import FrameDetections, FrameTracks, OnlineTracker
+from jaxmot.trackers.kalman_bank import padded_det_xyah
 from jaxmot.trackers.lifecycle import LifecycleConfig, Track, TrackState
 
 # Official defaults: track.py arguments and the constants of tracker/multitracker.py.
@@ -123,8 +124,7 @@ def jde_costs(mean, cov, track_inputs, det_inputs):
     )
     # matching.embedding_distance clips the cosine distance at 0 (rounding can dip below).
     distance = jnp.maximum(0.0, 1.0 - track_inputs["features"] @ det_features.T)
-    # Padded detection rows are zero boxes; a unit height keeps their xyah finite.
-    det_xyah = box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
+    det_xyah = padded_det_xyah(det_xyxy)
     gating = kalman.gating_distance_blocks(mean, cov, det_xyah)
     weight = det_inputs["embedding_weight"]
     fused = weight * distance + (1.0 - weight) * gating

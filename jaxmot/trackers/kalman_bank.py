@@ -29,6 +29,13 @@ _EMPTY_MEASUREMENT = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
 Scorer = Callable[..., jax.Array]
 
 
+def padded_det_xyah(det_xyxy: jax.Array) -> jax.Array:
+    """[M, 4] xyxy detections, padded rows all zero -> [M, 4] xyah for gating. Padded
+    rows get a unit bottom edge, so their aspect ratio stays finite (a 0/0 there would
+    put NaN into the gating distances)."""
+    return box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
+
+
 @functools.partial(jax.jit, static_argnames=("scorer", "with_overlap"))
 def correct_predict_and_score(
     mean, cov, measurements, update_mask, init_mask, alive, lost, scorer, track_inputs,

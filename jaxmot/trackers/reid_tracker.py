@@ -26,6 +26,7 @@ from jaxmot.ops import kalman
 from jaxmot.ops.assignment import linear_assignment
 from jaxmot.ops.padding import bucket_size, pad_rows
 from jaxmot.trackers.base import FrameDetections, OnlineTracker
+from jaxmot.trackers.kalman_bank import padded_det_xyah
 from jaxmot.trackers.lifecycle import LifecycleConfig, TrackState
 
 UNMATCHED_COST = 255.0  # the course's marker for forbidden pairs
@@ -66,8 +67,7 @@ def reid_cost(mean, cov, track_inputs, det_inputs):
     distance = 1.0 - track_inputs["features"] @ det_features.T
     iou = box_ops.iou_matrix(box_ops.xyah_to_xyxy(mean[:, :4]), det_xyxy)
     near = iou >= det_inputs["iou_gate"]
-    # Padded detection rows are zero boxes; give them a unit height so xyah is finite.
-    det_xyah = box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
+    det_xyah = padded_det_xyah(det_xyxy)
     in_gate = kalman.gating_distance_blocks(mean, cov, det_xyah) <= kalman.CHI2_95_4DOF
     use_motion = track_inputs["lost"][:, None] & det_inputs["motion_gate"]
     allowed = jnp.where(use_motion, in_gate, near) & (distance <= det_inputs["appearance_gate"])

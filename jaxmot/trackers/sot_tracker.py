@@ -81,11 +81,15 @@ class SOTTracker:
         # With several devices (GPUs, or CPU cores split by `use_cpu_devices`), a batch
         # of targets that divides evenly is sharded over them, each device searching its
         # own targets; one target (bucket 1) stays on one device.
-        self._mesh = Mesh(np.array(jax.devices()), ("targets",))
-        self._replicated = NamedSharding(self._mesh, PartitionSpec())
-        self._mesh_leaves = jax.device_put(self._leaves, self._replicated)
-        self._sharded_step = jit_bound(_sharded_step, structure, config, self._mesh,
-                                       static_argnames=("search_size",))  # fmt: skip
+        # The model (here) and the template features (at `init`) are copied to every
+        # device once, not per frame.
+        self._mesh = None
+        if jax.device_count() > 1:
+            self._mesh = Mesh(np.array(jax.devices()), ("targets",))
+            self._replicated = NamedSharding(self._mesh, PartitionSpec())
+            self._mesh_leaves = jax.device_put(self._leaves, self._replicated)
+            self._sharded_step = jit_bound(_sharded_step, structure, config, self._mesh,
+                                           static_argnames=("search_size",))  # fmt: skip
 
     # ------------------------------------------------------------------ state
 
@@ -111,6 +115,8 @@ class SOTTracker:
             for f, c, s, p in zip(frames, self.center, s_z, self.pad_color, strict=True)
         ])  # fmt: skip
         self.template_features = self._embed_templates(crops)
+        if self._mesh is not None:
+            self._mesh_templates = jax.device_put(self.template_features, self._replicated)
 
     @property
     def boxes(self) -> np.ndarray:
@@ -177,14 +183,13 @@ class SOTTracker:
           (offset [B, 2] from the crop centre, new size [B, 2], best score [B]), crop px.
         """
         if self._shards(len(crops)):
-            templates = jax.device_put(self.template_features, self._replicated)
-            return self._sharded_step(self._mesh_leaves, templates, rows, crops, size_in_crop,
-                                      search_size=search_size)  # fmt: skip
+            return self._sharded_step(self._mesh_leaves, self._mesh_templates, rows, crops,
+                                      size_in_crop, search_size=search_size)  # fmt: skip
         return self._step(self._leaves, self.template_features, rows, crops, size_in_crop,
                           search_size=search_size)  # fmt: skip
 
     def _shards(self, batch: int) -> bool:
-        return self._mesh.size > 1 and batch % self._mesh.size == 0
+        return self._mesh is not None and batch % self._mesh.size == 0
 
     def _embed_templates(self, crops):
         """Template features of every target, padded to the bucket ([N_bucket, h, w, C])."""

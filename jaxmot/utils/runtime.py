@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import jax
@@ -38,8 +39,6 @@ def use_cpu_devices(count: int = 0) -> int:
     JAX's first computation (it warns and does nothing after); GPU and TPU devices are
     not affected.
     """
-    import os
-
     count = count or os.cpu_count() or 1
     try:
         jax.config.update("jax_num_cpu_devices", count)
