@@ -1,16 +1,21 @@
 """Compare the association of iou, longterm, gnn and jde on the same detections.
 
   python -m pipelines.compare_association [--gnn-checkpoint checkpoints/gnn_mot17_sim] \
-      [--trackers iou longterm gnn jde] [--json OUT]
+      [--trackers iou longterm gnn jde longterm-p60-g0.5 oracle-p60 ...] \
+      [--split val|train] [--json OUT]
 
 Rebuilds the GNN checkpoint's held-out evaluation (the experiment stored in its
 model.json: for the shipped `gnn_mot17_sim`, MOT17-09 ground truth from
 ../shared/data/mot17_gt turned into detections by the default `DetectorModel()`, with
 simulated embeddings at noise 0.3 / 0.5 / 0.7) and tracks it with every tracker on the
-same detections and features. `longterm` uses the appearance gate the checkpoint's
-training tuned (its model.json); `jde` runs with its official defaults (embedding
-threshold 0.7, gating, IoU stages). Prints MOTA / IDF1 / HOTA / ID switches per noise
-level.
+same detections and features. `--split train` does the same on the experiment's
+training sequences instead (for choosing settings without looking at the held-out
+ones). `longterm` uses the appearance gate the checkpoint's training tuned (its
+model.json) unless a tracker spec names one (`-g0.5`), and `gnn` the patience tuned for
+the checkpoint; `-pN` sets the patience of longterm, gnn and oracle (perfect
+association: the ceiling of any association with that patience); `jde` runs with its
+official defaults (embedding threshold 0.7, gating, IoU stages). Prints MOTA / IDF1 /
+HOTA / ID switches per noise level.
 """
 
 from __future__ import annotations
@@ -23,20 +28,39 @@ import tempfile
 
 from jaxmot.configs.gnn import GNNExperiment
 from jaxmot.data.atomic import atomic_write_text
-from jaxmot.models.gnn_checkpoint import load_gnn_model
+from jaxmot.models.gnn_checkpoint import load_gnn_model, tuned_patience
+from jaxmot.trackers.gnn_tracker import COURSE_PATIENCE, GNNTrackerConfig, gnn_lifecycle
 from jaxmot.train.export import read_manifest
 from jaxmot.train.overrides import config_from_dict
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
-from pipelines.train_gnn import source_sequences, track_held_out
+from pipelines.train_gnn import (
+    TRACKER_SPEC_HELP,
+    parse_tracker_spec,
+    source_sequences,
+    track_held_out,
+)
 
 DEFAULT_GNN = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "gnn_mot17_sim"
 TRACKERS = ("iou", "longterm", "gnn", "jde")
 
 
+def _tracker_spec(spec: str) -> str:
+    try:
+        parse_tracker_spec(spec)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return spec
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gnn-checkpoint", type=pathlib.Path, default=DEFAULT_GNN)
-    parser.add_argument("--trackers", nargs="+", choices=TRACKERS, default=list(TRACKERS))
+    parser.add_argument("--trackers", nargs="+", type=_tracker_spec, default=list(TRACKERS),
+                        help=TRACKER_SPEC_HELP)  # fmt: skip
+    parser.add_argument(
+        "--split", choices=("val", "train"), default="val",
+        help="the experiment's held-out sequences (default) or its training sequences",
+    )  # fmt: skip
     parser.add_argument("--json", type=pathlib.Path, help="write the metrics here")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
@@ -58,17 +82,22 @@ def main(argv=None) -> int:
     gate = 0.5 if tuned is None else tuned  # 0.5: longterm's default
     where = f"tuned, from {args.gnn_checkpoint}" if tuned is not None else "longterm's default"
     model = load_gnn_model(args.gnn_checkpoint)
+    patience = tuned_patience(args.gnn_checkpoint) or COURSE_PATIENCE
+    gnn_config = GNNTrackerConfig(lifecycle=gnn_lifecycle(patience))
     with tempfile.TemporaryDirectory(prefix="jaxmot-assoc-") as tmp:
         try:
-            sequences = source_sequences(exp, "val", pathlib.Path(tmp))
+            sequences = source_sequences(exp, args.split, pathlib.Path(tmp))
         except (ValueError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         names = ", ".join(s.info.name for s in sequences)
-        print(f"held-out: {names}; longterm gate {gate:.2f} ({where})")
-        results = track_held_out(model, exp, sequences, gate, trackers=tuple(args.trackers))
+        label = "held-out sequences" if args.split == "val" else "training sequences"
+        print(f"{label}: {names}; longterm gate {gate:.2f} ({where}); gnn patience {patience}")
+        results = track_held_out(model, exp, sequences, gate, gnn_config=gnn_config,
+                                 trackers=tuple(args.trackers), label=label)  # fmt: skip
     if args.json:
-        payload = {"gnn_checkpoint": str(args.gnn_checkpoint), "longterm_gate": gate, **results}
+        payload = {"gnn_checkpoint": str(args.gnn_checkpoint), "split": args.split,
+                   "longterm_gate": gate, "gnn_patience": patience, **results}  # fmt: skip
         atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
         print(f"metrics -> {args.json}")
     return 0

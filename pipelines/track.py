@@ -88,6 +88,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=pathlib.Path,
         help="--tracker jde on frames: also write its detections and embeddings (.npz)",
     )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        help="frames (at 30 fps) a lost track is kept: longterm (default 20) and gnn "
+        "(default: the patience tuned for its checkpoint)",
+    )
     parser.add_argument("--min-score", type=float, default=None, help="drop weaker detections")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)  # fmt: skip
@@ -118,9 +124,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--save-detections needs --tracker jde on frames (no --features)")
     if args.jde_checkpoint is not None and args.tracker != "jde":
         raise ValueError(f"--jde-checkpoint is for --tracker jde, not {args.tracker}")
-    tracker = make_tracker(
-        args.tracker, sequence.info.frame_rate, gnn_checkpoint=args.gnn_checkpoint
-    )
+    tracker = make_tracker(args.tracker, sequence.info.frame_rate,
+                           gnn_checkpoint=args.gnn_checkpoint, patience=args.patience)  # fmt: skip
     if args.tracker == "jde" and args.jde_checkpoint is not None:
         # the association settings stored with the model
         from jaxmot.models.jde_checkpoint import load_jde
@@ -138,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)
     if gate is not None and args.tracker != "jde":  # jde bounds a fused cost, no gate
         tracker = make_tracker(args.tracker, sequence.info.frame_rate, appearance_gate=gate,
-                               gnn_checkpoint=args.gnn_checkpoint)  # fmt: skip
+                               gnn_checkpoint=args.gnn_checkpoint,
+                               patience=args.patience)  # fmt: skip
     result = track_sequence(
         tracker,
         sequence,

@@ -9,12 +9,16 @@ uses synthetic scenes (no download). Training data are labelled detections
 own detector noise / recall / false positives and embedding noise. Running the same
 command again resumes from the last checkpoint in WORKDIR/checkpoints.
 
-After training, the held-out sequences are tracked with `iou`, `longterm` and `gnn` on
-the same detections and features, with the documented default detector
-(`DetectorModel()`) and embeddings at three noise levels; `longterm`'s appearance gate
-is tuned on the training sequences (first draw of each) first. Results:
-WORKDIR/metrics.jsonl (training log) and WORKDIR/eval.json (MOTA, IDF1, HOTA, ID
-switches per tracker and noise level).
+After training, `longterm`'s appearance gate and the `gnn` tracker's patience (frames a
+lost track is kept; PATIENCE_CANDIDATES) are tuned on the training sequences (first draw
+of each), by pooled IDF1. Then the held-out sequences are tracked with `iou`,
+`longterm`, `gnn` and the oracle (perfect association) at the course's patience 20 and
+at the tuned one (`eval_trackers`), on the same detections and features, with the
+documented default detector (`DetectorModel()`) and embeddings at three noise levels.
+Results: WORKDIR/metrics.jsonl (training log) and WORKDIR/eval.json (the tuned gate and
+patience; MOTA, IDF1, HOTA, ID switches per tracker and noise level). The export's
+model.json carries the tuned patience (`"tracker": {"patience": P}`), which
+`make_tracker("gnn", gnn_checkpoint=...)` uses.
 """
 
 from __future__ import annotations
@@ -39,17 +43,29 @@ from jaxmot.data.mot import Detections, MOTSequence, read_sequence
 from jaxmot.data.reid.synthetic_crops import scene_seed
 from jaxmot.data.synthetic import DetectorModel, SceneConfig, generate_sequence
 from jaxmot.eval import evaluate
+from jaxmot.eval.sweep import sweep_tracker_setting
 from jaxmot.models.gnn import AssociationGNN, pair_labels
 from jaxmot.models.gnn_checkpoint import export_gnn_model
 from jaxmot.ops.message_passing import association_loss
 from jaxmot.trackers import make_tracker, track_sequence
-from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig
+from jaxmot.trackers.gnn_tracker import (
+    COURSE_PATIENCE,
+    PATIENCE_CANDIDATES,
+    GNNTracker,
+    GNNTrackerConfig,
+    gnn_lifecycle,
+)
+from jaxmot.trackers.oracle_tracker import OracleTracker, identity_features
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.train.export import command_line
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 EVAL_NOISE = (0.3, 0.5, 0.7)  # embedding noise levels of the held-out evaluation
-EVAL_TRACKERS = ("iou", "longterm", "gnn")
+TRACKER_SPEC_HELP = (
+    "trackers as NAME[-pPATIENCE][-gGATE]: iou, jde, longterm (patience 20, gate: the "
+    "tuned one), gnn (patience: the tuned one) or oracle (perfect association, patience "
+    "20); e.g. longterm-p60-g0.5, gnn-p90, oracle-p60"
+)
 _TRAIN_PART, _VAL_PART = 3, 4  # scene_seed streams (ReID uses 0, 1; gate tuning 2)
 
 
@@ -152,23 +168,102 @@ def as_tracking_input(seq, sequence: MOTSequence) -> tuple[MOTSequence, np.ndarr
     return MOTSequence(info=info, detections=dets, gt=sequence.gt), seq.features
 
 
+def eval_trackers(patience: int) -> tuple[str, ...]:
+    """The rows of the held-out evaluation for a gnn tuned to `patience`: `longterm`
+    (with the tuned gate and its default 0.5), the gnn and the oracle (perfect
+    association: what any association could reach with that memory), at the course's
+    patience 20 and, when the tuned one differs, at that one too."""
+    course = ("longterm", "longterm-g0.5", f"gnn-p{COURSE_PATIENCE}", f"oracle-p{COURSE_PATIENCE}")
+    if patience == COURSE_PATIENCE:
+        return ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{COURSE_PATIENCE}")
+    tuned = (f"longterm-p{patience}", f"longterm-p{patience}-g0.5", "gnn", f"oracle-p{patience}")
+    return ("iou", *course, *tuned)
+
+
+def tune_patience(model, gnn_config, sequences, progress=True) -> tuple[int, dict]:
+    """The gnn tracker's patience with the best pooled IDF1 on (sequence, features)
+    pairs among PATIENCE_CANDIDATES, and {patience: IDF1}."""
+
+    def gnn(patience, frame_rate):
+        config = dataclasses.replace(gnn_config, lifecycle=gnn_lifecycle(patience))
+        return GNNTracker(model, config, frame_rate)
+
+    best, idf1, _ = sweep_tracker_setting(gnn, PATIENCE_CANDIDATES, sequences,
+                                          progress=progress, desc="gnn patience")  # fmt: skip
+    by_patience = {str(p): round(float(idf1[i]), 4) for i, p in enumerate(PATIENCE_CANDIDATES)}
+    return PATIENCE_CANDIDATES[best], by_patience
+
+
 def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, progress=True,
                       gnn_config: GNNTrackerConfig | None = None):  # fmt: skip
     """{noise level: {tracker: OVERALL metrics}} on the held-out sequences, with
-    `longterm`'s gate tuned on `train_inputs`; the gnn tracker runs with `gnn_config`
-    (None: its defaults)."""
+    `longterm`'s gate and the gnn's patience tuned on `train_inputs` first; the gnn
+    tracker runs with `gnn_config` (None: its defaults) and the tuned patience."""
     gate = sweep_gates(train_inputs, progress=progress).gate
     print(f"longterm appearance gate tuned on the training sequences: {gate:.2f}")
-    return {"longterm_gate": gate,
-            **track_held_out(model, exp, val_sequences, gate, extractor, gnn_config)}  # fmt: skip
+    gnn_config = gnn_config or GNNTrackerConfig()
+    patience, sweep = tune_patience(model, gnn_config, train_inputs, progress)
+    print(f"gnn patience tuned on the training sequences: {patience} (IDF1 by patience: "
+          + ", ".join(f"{p}: {100 * v:.1f}" for p, v in sweep.items()) + ")")  # fmt: skip
+    gnn_config = dataclasses.replace(gnn_config, lifecycle=gnn_lifecycle(patience))
+    held_out = track_held_out(model, exp, val_sequences, gate, extractor, gnn_config,
+                              trackers=eval_trackers(patience))  # fmt: skip
+    return {"longterm_gate": gate, "gnn_patience": patience, "gnn_patience_idf1": sweep,
+            **held_out}  # fmt: skip
+
+
+def parse_tracker_spec(spec: str) -> tuple[str, int | None, float | None]:
+    """A spec NAME[-pPATIENCE][-gGATE] -> (name, patience or None, gate or None); a
+    ValueError naming the spec when it is malformed."""
+    name, *options = spec.split("-")
+    patience = gate = None
+    try:
+        for option in options:
+            if option[:1] == "p" and patience is None:
+                patience = int(option[1:])
+            elif option[:1] == "g" and gate is None:
+                gate = float(option[1:])
+            else:
+                raise ValueError(option)
+    except ValueError:
+        raise ValueError(f"tracker {spec!r}: expected NAME[-pPATIENCE][-gGATE]") from None
+    known = ("iou", "jde", "longterm", "gnn", "oracle")
+    if name not in known:
+        raise ValueError(f"tracker {spec!r}: unknown name {name!r}; known: {', '.join(known)}")
+    if patience is not None and (patience < 1 or name in ("iou", "jde")):
+        raise ValueError(f"tracker {spec!r}: patience must be >= 1, for longterm/gnn/oracle")
+    if gate is not None and (not gate > 0 or name != "longterm"):
+        raise ValueError(f"tracker {spec!r}: a gate (> 0) applies to longterm only")
+    return name, patience, gate
+
+
+def eval_tracker(spec: str, frame_rate: float, gate: float, model, gnn_config):
+    """The tracker of an evaluation spec (`parse_tracker_spec`); `gate` is longterm's
+    tuned gate, `gnn_config` the gnn's config (a `-p` spec replaces its patience)."""
+    name, patience, spec_gate = parse_tracker_spec(spec)
+    if name == "gnn":
+        if patience is not None:
+            gnn_config = dataclasses.replace(gnn_config, lifecycle=gnn_lifecycle(patience))
+        return GNNTracker(model, gnn_config, frame_rate)
+    if name == "oracle":
+        return OracleTracker(20 if patience is None else patience, frame_rate)
+    if name == "longterm":
+        gate = gate if spec_gate is None else spec_gate
+        return make_tracker(name, frame_rate, appearance_gate=gate, patience=patience)
+    return make_tracker(name, frame_rate)
 
 
 def track_held_out(model, exp, val_sequences, gate, extractor=None, gnn_config=None,
-                   trackers=EVAL_TRACKERS) -> dict:  # fmt: skip
-    """{"noise_X": {tracker: OVERALL metrics}}: `trackers` on the held-out sequences at
-    each embedding noise level (the same detections and features for every tracker);
-    `gate` is longterm's appearance gate (other appearance trackers ignore it)."""
+                   trackers=None, label="held-out sequences") -> dict:  # fmt: skip
+    """{"noise_X": {tracker: OVERALL metrics}}: `trackers` (specs, `parse_tracker_spec`)
+    on the held-out sequences at each embedding noise level (the same detections and
+    features for every tracker; the oracle gets their gt identities instead; None:
+    `eval_trackers` of the gnn's patience); `gate` is longterm's appearance gate unless a
+    spec names one."""
     gnn_config = gnn_config or GNNTrackerConfig()
+    trackers = eval_trackers(gnn_config.lifecycle.max_lost + 1) if trackers is None else trackers
+    for spec in trackers:
+        parse_tracker_spec(spec)  # fail before any tracking
     results = {}
     for noise in EVAL_NOISE:
         inputs = []
@@ -176,29 +271,26 @@ def track_held_out(model, exp, val_sequences, gate, extractor=None, gnn_config=N
             rng = np.random.default_rng([exp.data.seed, 10_000 + i, int(noise * 100)])
             seq = labelled(sequence, exp, DetectorModel(), embedding_model(exp, noise), rng,
                            extractor)  # fmt: skip
-            inputs.append(as_tracking_input(seq, sequence))
+            inputs.append((*as_tracking_input(seq, sequence), identity_features(seq.ids)))
         rows = {}
-        for name in trackers:
+        for spec in trackers:
             pairs = {}
-            for sequence, features in inputs:
-                if name == "gnn":
-                    tracker = GNNTracker(model, gnn_config, sequence.info.frame_rate)
-                elif name == "longterm":
-                    tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate)
-                else:
-                    tracker = make_tracker(name, sequence.info.frame_rate)
-                run = track_sequence(tracker, sequence, features=features)
+            for sequence, features, identities in inputs:
+                tracker = eval_tracker(spec, sequence.info.frame_rate, gate, model, gnn_config)
+                given = identities if isinstance(tracker, OracleTracker) else features
+                run = track_sequence(tracker, sequence, features=given)
                 pairs[sequence.info.name] = (sequence.gt, run.results)
-            rows[name] = evaluate(pairs)["OVERALL"]
+            rows[spec] = evaluate(pairs)["OVERALL"]
         results[f"noise_{noise}"] = rows
-        print(format_rows(rows, f"held-out sequences, embedding noise {noise}"))
+        print(format_rows(rows, f"{label}, embedding noise {noise}"))
     return results
 
 
 def format_rows(rows: dict, title: str) -> str:
-    lines = [title, f"{'tracker':10s} {'MOTA':>6s} {'IDF1':>6s} {'HOTA':>6s} {'IDs':>6s}"]
+    width = max(10, *(len(name) for name in rows))
+    lines = [title, f"{'tracker':{width}s} {'MOTA':>6s} {'IDF1':>6s} {'HOTA':>6s} {'IDs':>6s}"]
     for name, m in rows.items():
-        lines.append(f"{name:10s} {100 * m['MOTA']:6.1f} {100 * m['IDF1']:6.1f} "
+        lines.append(f"{name:{width}s} {100 * m['MOTA']:6.1f} {100 * m['IDF1']:6.1f} "
                      f"{100 * m['HOTA']:6.1f} {m['IDs']:6d}")  # fmt: skip
     return "\n".join(lines)
 
@@ -262,8 +354,11 @@ def main(argv=None) -> int:
             atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     if args.export:
         command = command_line("pipelines.train_gnn", argv)
+        # The tracker settings tuned for this model (none without the evaluation).
+        tracker = {"patience": evaluation["gnn_patience"]} if evaluation else {}
         export_gnn_model(result.model, args.export, step=result.step, evaluation=evaluation,
-                         experiment=dataclasses.asdict(exp), command=command)  # fmt: skip
+                         experiment=dataclasses.asdict(exp), command=command,
+                         tracker=tracker)  # fmt: skip
         print(f"exported -> {args.export}")
     return 0
 

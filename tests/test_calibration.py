@@ -17,6 +17,7 @@ from jaxmot.data.mot import read_sequence
 from jaxmot.data.reid.synthetic_crops import scene_seed
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
 from jaxmot.eval import evaluate
+from jaxmot.models.gnn_checkpoint import tuned_patience
 from jaxmot.models.reid import ReIDModelConfig, build_reid_model
 from jaxmot.models.reid_checkpoint import export_reid_model
 from jaxmot.trackers import make_tracker, track_sequence
@@ -31,6 +32,20 @@ def test_make_tracker_takes_the_gate():
     assert not make_tracker("iou", appearance_gate=0.9).needs_features  # ignored
     with pytest.raises(ValueError, match="appearance_gate must be > 0"):
         make_tracker("longterm", appearance_gate=0.0)
+
+
+def test_make_tracker_takes_the_patience():
+    assert make_tracker("longterm").tracks.max_lost_frames == 19  # the course's 20
+    assert make_tracker("longterm", patience=60).tracks.max_lost_frames == 59
+    assert make_tracker("longterm", 15.0, patience=60).tracks.max_lost_frames == 29  # 30 fps
+    # The shipped GNN's patience, tuned by train_gnn and stored in its model.json.
+    assert tuned_patience() == 120
+    assert make_tracker("gnn").tracks.max_lost_frames == 119
+    assert make_tracker("gnn", patience=90).tracks.max_lost_frames == 89
+    with pytest.raises(ValueError, match="patience applies to longterm and gnn, not iou"):
+        make_tracker("iou", patience=10)
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        make_tracker("longterm", patience=0)
 
 
 def test_validation_scenes_are_their_own():

@@ -40,6 +40,20 @@ def test_track_and_evaluate(small_sequence, tmp_path, tracker, capsys):
     assert set(metrics) == {"SMALL", "OVERALL"} and metrics["OVERALL"]["MOTA"] > 0.2
 
 
+def test_track_patience_changes_the_lifecycle(small_sequence, tmp_path, capsys):
+    args = ["--sequence", str(small_sequence), "--tracker", "longterm", "--appearance",
+            "histogram", "--no-progress"]  # fmt: skip
+    ids = {}
+    for patience in (1, 20):
+        out = tmp_path / f"p{patience}.txt"
+        assert track.main([*args, "--patience", str(patience), "--output", str(out)]) == 0
+        ids[patience] = len(set(read_results(out).ids.tolist()))
+    assert ids[1] > ids[20]  # tracks die at their first miss: more of them
+    code = track.main(["--sequence", str(small_sequence), "--tracker", "iou", "--patience",
+                       "5", "--output", str(tmp_path / "x.txt"), "--no-progress"])  # fmt: skip
+    assert code == 2 and "patience applies to longterm and gnn" in capsys.readouterr().err
+
+
 def test_track_writes_video(small_sequence, tmp_path):
     video = tmp_path / "v.mp4"
     track.main(["--sequence", str(small_sequence), "--output", str(tmp_path / "r.txt"),

@@ -31,6 +31,7 @@ from jaxmot.appearance.base import FeatureExtractor
 from jaxmot.data.mot import read_sequence
 from jaxmot.data.reid.synthetic_crops import scene_seed
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
+from jaxmot.eval.sweep import sweep_tracker_setting
 
 VALIDATION_PART = 2  # scene_seed parts: 0 ReID train, 1 ReID test, 2 gate validation
 DEFAULT_GATES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0)  # 2: no gate
@@ -130,25 +131,14 @@ def sweep_gates(
 
     Each sequence is tracked with every gate; IDF1 pools the events of all sequences.
     """
-    from jaxmot.eval import evaluate
-    from jaxmot.trackers import make_tracker, track_sequence
+    from jaxmot.trackers import make_tracker
 
-    if not sequences or not gates:
-        raise ValueError("need at least one sequence and one gate")
-    idf1 = np.zeros(len(gates))
-    per_scene = np.zeros((len(sequences), len(gates)))
-    for g, gate in enumerate(tqdm(gates, desc="gates", disable=not progress)):
-        pairs = {}
-        for sequence, features in sequences:
-            tracker = make_tracker("longterm", sequence.info.frame_rate, appearance_gate=gate)
-            run = track_sequence(tracker, sequence, features=features)
-            pairs[sequence.info.name] = (sequence.gt, run.results)
-        if len(pairs) != len(sequences):
-            raise ValueError("sequence names must be unique")
-        metrics = evaluate(pairs)
-        idf1[g] = metrics["OVERALL"]["IDF1"]
-        per_scene[:, g] = [metrics[name]["IDF1"] for name in pairs]
-    best = int(np.argmax(idf1))  # the first maximum: ties go to the smaller gate
+    def longterm(gate, frame_rate):
+        return make_tracker("longterm", frame_rate, appearance_gate=gate)
+
+    best, idf1, per_scene = sweep_tracker_setting(
+        longterm, gates, sequences, progress=progress, desc="gates"
+    )
     return GateTuning(
         float(gates[best]), tuple(float(g) for g in gates), idf1, per_scene, tuple(seeds)
     )

@@ -10,7 +10,7 @@ from typing import Any
 from flax import nnx
 
 from jaxmot.models.gnn import AssociationGNN, GNNConfig
-from jaxmot.train.export import export_model, load_model
+from jaxmot.train.export import export_model, load_model, read_manifest
 
 KIND = "gnn"
 # The checkpoint shipped with the repository, trained by `pipelines.train_gnn`.
@@ -23,6 +23,17 @@ def export_gnn_model(model: AssociationGNN, directory: str | os.PathLike, **extr
     """Export with a manifest holding the model config and `extra` (metrics, command...)."""
     manifest = {"kind": KIND, "config": dataclasses.asdict(model.config), **extra}
     export_model(model, directory, manifest)
+
+
+def tuned_patience(directory: str | os.PathLike | None = None) -> int | None:
+    """The `gnn` tracker patience train_gnn tuned for this model (model.json
+    "tracker.patience"), or None for exports that have none."""
+    directory = DEFAULT_CHECKPOINT if directory is None else directory
+    patience = read_manifest(directory).get("tracker", {}).get("patience")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"{directory}/model.json: tracker.patience must be an int >= 1, "
+                         f"got {patience!r}")  # fmt: skip
+    return patience
 
 
 def load_gnn_model(directory: str | os.PathLike | None = None) -> AssociationGNN:
@@ -39,4 +50,10 @@ def load_gnn_model(directory: str | os.PathLike | None = None) -> AssociationGNN
     return model
 
 
-__all__ = ["DEFAULT_CHECKPOINT", "REID_FEATURES_CHECKPOINT", "export_gnn_model", "load_gnn_model"]
+__all__ = [
+    "DEFAULT_CHECKPOINT",
+    "REID_FEATURES_CHECKPOINT",
+    "export_gnn_model",
+    "load_gnn_model",
+    "tuned_patience",
+]

@@ -5,7 +5,8 @@
   sort      the same with SORT's own settings (min_hits 3, max_age 1), for comparison
   reid      ReIDHungarian: appearance cost gated by IoU, unmatched tracks die at once
   longterm  LongTermReID: lost tracks wait 20 frames and are re-identified by appearance
-  gnn       a learned GNN scores tracks against detections (boxes, time, appearance)
+  gnn       a learned GNN scores tracks against detections (boxes, time, appearance);
+            lost tracks wait the patience tuned for the model
   jde       JDETracker: embedding EMA + Kalman-gated fused cost, then IoU (JDE's three stages)
 """
 
@@ -30,25 +31,34 @@ def _with_gate(config: ReIDTrackerConfig, gate: float | None) -> ReIDTrackerConf
     return config if gate is None else dataclasses.replace(config, appearance_gate=float(gate))
 
 
+def _longterm(frame_rate: float, gate: float | None, patience: int | None) -> OnlineTracker:
+    config = longterm_config() if patience is None else longterm_config(patience)
+    return ReIDTracker(_with_gate(config, gate), frame_rate)
+
+
 def _factories():
     return {
         "iou": lambda fr, gate: IoUTracker(IoUTrackerConfig(), fr),
         "sort": lambda fr, gate: IoUTracker(sort_config(), fr),
         "reid": lambda fr, gate: ReIDTracker(_with_gate(reid_config(), gate), fr),
-        "longterm": lambda fr, gate: ReIDTracker(_with_gate(longterm_config(), gate), fr),
         # JDE's 0.7 bounds a fused cost, not a cosine distance: the gate does not apply.
         "jde": lambda fr, gate: JDETracker(JDETrackerConfig(), fr),
     }
 
 
-def _gnn_tracker(frame_rate: float, checkpoint=None) -> OnlineTracker:
-    from jaxmot.models.gnn_checkpoint import load_gnn_model
-    from jaxmot.trackers.gnn_tracker import GNNTracker
+def _gnn_tracker(frame_rate: float, checkpoint=None, patience: int | None = None) -> OnlineTracker:
+    from jaxmot.models.gnn_checkpoint import load_gnn_model, tuned_patience
+    from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig, gnn_lifecycle
 
-    return GNNTracker(load_gnn_model(checkpoint), frame_rate=frame_rate)
+    config = GNNTrackerConfig()
+    patience = tuned_patience(checkpoint) if patience is None else patience
+    if patience is not None:
+        config = dataclasses.replace(config, lifecycle=gnn_lifecycle(patience))
+    return GNNTracker(load_gnn_model(checkpoint), config, frame_rate=frame_rate)
 
 
-TRACKER_NAMES = (*_factories(), "gnn")
+TRACKER_NAMES = ("iou", "sort", "reid", "longterm", "gnn", "jde")
+PATIENCE_TRACKERS = ("longterm", "gnn")
 
 
 def make_tracker(
@@ -57,6 +67,7 @@ def make_tracker(
     *,
     appearance_gate: float | None = None,
     gnn_checkpoint=None,
+    patience: int | None = None,
 ) -> OnlineTracker:
     """A tracker with its default config by name (see TRACKER_NAMES).
 
@@ -66,17 +77,28 @@ def make_tracker(
     gnn_checkpoint: the exported GNN model `gnn` loads (default: the one shipped in
       checkpoints/, trained on simulated embeddings; checkpoints/gnn_synthetic_reid is
       trained on the shipped ReID model's features). Other trackers ignore it.
+    patience: frames (at 30 fps) a lost track is kept, for `longterm` (default 20, the
+      course's) and `gnn` (default: the patience train_gnn tuned for the checkpoint,
+      else 20); the other trackers keep their published lifecycles and reject it.
     """
     if name not in TRACKER_NAMES:
         raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKER_NAMES)}")
     if appearance_gate is not None and not appearance_gate > 0:
         raise ValueError(f"appearance_gate must be > 0, got {appearance_gate}")
+    if patience is not None:
+        if name not in PATIENCE_TRACKERS:
+            raise ValueError(f"patience applies to {' and '.join(PATIENCE_TRACKERS)}, not {name}")
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1 frame, got {patience}")
     if name == "gnn":
-        return _gnn_tracker(frame_rate, gnn_checkpoint)
+        return _gnn_tracker(frame_rate, gnn_checkpoint, patience)
+    if name == "longterm":
+        return _longterm(frame_rate, appearance_gate, patience)
     return _factories()[name](frame_rate, appearance_gate)
 
 
 __all__ = [
+    "PATIENCE_TRACKERS",
     "TRACKER_NAMES",
     "FrameDetections",
     "FrameTracks",

@@ -7,7 +7,11 @@ the box of its last matched detection, the frame of that match (`frame - inactiv
 and its appearance memory (mean of its last 10 embeddings). similarity =
 sigmoid(last-step logits), cost = 1 - similarity, and the Hungarian assignment never
 matches a pair with similarity < 0.5. Unmatched tracks wait `patience` frames (at 30
-fps) as LOST, like the `longterm` tracker, and the GNN can re-find them.
+fps) as LOST and the GNN can re-find them. The config's patience is the course's 20;
+`pipelines.train_gnn` tunes one for each trained model on its training sequences and
+stores it with the export, and `make_tracker("gnn", ...)` uses that (see
+`jaxmot.models.gnn_checkpoint.tuned_patience`): how long a gap a model bridges well
+depends on what it learned.
 
 Static shapes: tracks and detections are padded to power-of-two buckets, so a sequence
 compiles the scorer once per (tracks, detections) bucket pair.
@@ -27,11 +31,22 @@ from jaxmot.ops.padding import bucket_size, pad_rows
 from jaxmot.trackers.base import FrameDetections, OnlineTracker
 from jaxmot.trackers.lifecycle import LifecycleConfig, TrackState
 
+COURSE_PATIENCE = 20  # frames (at 30 fps) a lost track is kept: the course's LongTermReID
+# Candidates train_gnn tries on the training sequences; the best pooled IDF1 is stored.
+PATIENCE_CANDIDATES = (20, 40, 60, 90, 120)
+
+
+def gnn_lifecycle(patience: int = COURSE_PATIENCE) -> LifecycleConfig:
+    """New tracks reported at once; lost ones kept while `inactive < patience` frames."""
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1 frame, got {patience}")
+    return LifecycleConfig(min_hits=1, max_lost=patience - 1, feature_history=10)
+
 
 @dataclasses.dataclass(frozen=True)
 class GNNTrackerConfig:
     min_similarity: float = 0.5  # course: pairs with sigmoid(logit) < 0.5 never match
-    lifecycle: LifecycleConfig = LifecycleConfig(min_hits=1, max_lost=19, feature_history=10)
+    lifecycle: LifecycleConfig = gnn_lifecycle()
     # A LOST track enters the graph only if it was matched at least this often. Training
     # graphs never hold false positives as past tracks (their "past" is the last
     # appearance of each true identity), but online every false positive starts a track
@@ -119,4 +134,10 @@ class GNNTracker(OnlineTracker):
         return [(candidates[i], int(j)) for i, j in pairs], unmatched
 
 
-__all__ = ["GNNTracker", "GNNTrackerConfig"]
+__all__ = [
+    "COURSE_PATIENCE",
+    "PATIENCE_CANDIDATES",
+    "GNNTracker",
+    "GNNTrackerConfig",
+    "gnn_lifecycle",
+]

@@ -100,6 +100,11 @@ class TrackSet:
         self._next_id = 1
 
     # -- queries ----------------------------------------------------------------------
+    @property
+    def next_id(self) -> int:
+        """The id the next new track gets (`step` numbers new tracks in order)."""
+        return self._next_id
+
     def with_state(self, *states: TrackState) -> list[Track]:
         return [t for t in self.tracks if t.state in states]
 
