@@ -21,7 +21,6 @@ during the timed pass (0 means the buckets covered the whole stream).
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import platform
 import sys
@@ -31,7 +30,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.synthetic import generate_detection_stream
 from jaxmot.ops.assignment import linear_assignment
 from jaxmot.ops.boxes import iou_matrix, xywh_to_xyxy
@@ -218,7 +217,7 @@ def main(argv=None) -> int:
     if args.json:
         for r in records:
             r["environment"] = env
-        atomic_write_text(args.json, json.dumps(records, indent=2) + "\n")
+        atomic_write_json(args.json, records)
         print(f"records -> {args.json}")
     return 0
 

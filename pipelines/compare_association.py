@@ -21,13 +21,12 @@ HOTA / ID switches per noise level.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import sys
 import tempfile
 
 from jaxmot.configs.gnn import GNNExperiment
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.models.gnn_checkpoint import load_gnn_model, tuned_patience
 from jaxmot.trackers.gnn_tracker import COURSE_PATIENCE, GNNTrackerConfig, gnn_lifecycle
 from jaxmot.train.export import read_manifest
@@ -98,7 +97,7 @@ def main(argv=None) -> int:
     if args.json:
         payload = {"gnn_checkpoint": str(args.gnn_checkpoint), "split": args.split,
                    "longterm_gate": gate, "gnn_patience": patience, **results}  # fmt: skip
-        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+        atomic_write_json(args.json, payload)
         print(f"metrics -> {args.json}")
     return 0
 

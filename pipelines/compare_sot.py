@@ -16,11 +16,10 @@ scores as JSON and, with --predictions, each tracker's boxes as `<tracker>/<seq>
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import sys
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json, atomic_write_text
 from jaxmot.eval.sot_benchmark import (
     davis_sequences,
     run_benchmark,
@@ -70,7 +69,7 @@ def main(argv=None) -> int:
     for seq in names:
         print(f"{seq:16s} " + " ".join(f"{100 * scores[t][seq]['auc']:8.1f}" for t in scores))
     if args.json:
-        atomic_write_text(args.json, json.dumps(scores, indent=2) + "\n")
+        atomic_write_json(args.json, scores)
         print(f"scores -> {args.json}")
     if args.predictions:
         for tracker, preds in predictions.items():

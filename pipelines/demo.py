@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import sys
 import time
@@ -30,7 +29,7 @@ import numpy as np
 from jaxmot.appearance import ColorHistogramExtractor, gate_of
 from jaxmot.appearance.calibration import embed_sequence_detections
 from jaxmot.appearance.reid_extractor import ReIDExtractor
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.mot import read_sequence, write_results
 from jaxmot.data.synthetic import SceneConfig, generate_sequence
 from jaxmot.eval import evaluate, format_table
@@ -122,7 +121,7 @@ def main(argv=None) -> int:
           f" after warm-up; reid/longterm: colour histograms, longterm+reid: learned ReID;"
           f" gate: appearance gate tuned for the features on validation scenes"
           f"\n{summary}")  # fmt: skip
-    atomic_write_text(workdir / "summary.json", json.dumps(rows, indent=2) + "\n")
+    atomic_write_json(workdir / "summary.json", rows)
 
     if not args.no_video:
         from jaxmot.viz import render_tracking_video

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import time
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.mot import write_results
 from jaxmot.data.synthetic import SceneConfig, render_frames, simulate
 from jaxmot.eval.detection import average_precision
@@ -88,8 +87,7 @@ def run(args: argparse.Namespace) -> int:
               f"{r['IDs']:5d} {r['tracker_fps']:12.0f}")  # fmt: skip
     summary = {"ap50": ap["ap"], "recall": ap["recall"], "detector_fps": len(frames) / detect_s,
                "trackers": rows, "scene": dataclasses.asdict(c)}  # fmt: skip
-    atomic_write_text(args.workdir / "summary.json",
-                      json.dumps(summary, indent=2, default=str) + "\n")  # fmt: skip
+    atomic_write_json(args.workdir / "summary.json", summary, default=str)  # fmt: skip
     if not args.no_video:
         from jaxmot.viz import draw_tracks, write_video
 

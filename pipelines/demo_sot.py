@@ -13,14 +13,13 @@ boxes (E.T.Track green, MIL orange, ground truth white) into a video.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import time
 
 import cv2
 import numpy as np
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json, atomic_write_text
 from jaxmot.eval.sot import evaluate_sequences
 from jaxmot.eval.sot_benchmark import EVAL_SEED, EvalSequence, track
 from jaxmot.eval.sot_io import format_table
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'tracker':8s} {'AUC':>6s} {'P@20':>6s} {'fps':>7s}")
     for name, r in rows.items():
         print(f"{name:8s} {100 * r['auc']:6.1f} {100 * r['precision20']:6.1f} {r['fps']:7.1f}")
-    atomic_write_text(args.workdir / "summary.json", json.dumps(rows, indent=2) + "\n")
+    atomic_write_json(args.workdir / "summary.json", rows)
     if not args.no_video:
         from jaxmot.viz import write_video
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from flax import nnx
 from jaxmot.appearance.calibration import sweep_gates
 from jaxmot.configs.gnn import PRESETS, GNNExperiment, get_config
 from jaxmot.data import association
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.mot import Detections, MOTSequence, read_sequence
 from jaxmot.data.reid.synthetic_crops import scene_seed
 from jaxmot.data.synthetic import DetectorModel, SceneConfig, generate_sequence
@@ -351,7 +350,7 @@ def main(argv=None) -> int:
             gnn_config = GNNTrackerConfig(lost_min_hits=args.lost_min_hits)
             evaluation = evaluate_trackers(result.model, exp, train_inputs, val_sources,
                                            extractor, progress, gnn_config)  # fmt: skip
-            atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
+            atomic_write_json(workdir / "eval.json", evaluation)
     if args.export:
         command = command_line("pipelines.train_gnn", argv)
         # The tracker settings tuned for this model (none without the evaluation).

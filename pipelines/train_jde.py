@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import sys
 
@@ -27,7 +26,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxmot.configs.jde import PRESETS, JDEExperiment, get_config
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.jde_data import JDEBatches
 from jaxmot.data.jde_sources import JDEListSource, MOTSource, SyntheticSource
 from jaxmot.data.synthetic import SceneConfig
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace, argv) -> int:
     if not args.no_eval:
         evaluation.update(evaluate_jde(model, exp, progress=progress))
         print(format_jde_eval(evaluation))
-        atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
+        atomic_write_json(workdir / "eval.json", evaluation)
     if args.export:
         command = command_line("pipelines.train_jde", argv)
         export_jde(model, exp.detector, exp.tracker, args.export, step=result.step,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import sys
 
@@ -27,7 +26,7 @@ from jaxmot.appearance import ColorHistogramExtractor
 from jaxmot.appearance.calibration import tune_appearance_gate
 from jaxmot.appearance.reid_extractor import ReIDExtractor
 from jaxmot.configs.reid import PRESETS, ReIDExperiment, get_config
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.reid import (
     AugmentConfig,
     ReIDBatches,
@@ -186,7 +185,7 @@ def main(argv=None) -> int:
         print(f"{name:38s} rank-1 {100 * m['rank1']:5.1f}  rank-5 {100 * m['rank5']:5.1f}  "
               f"mAP {100 * m['mAP']:5.1f}  ({m['num_query']} queries, "
               f"{m['num_gallery']} gallery)")  # fmt: skip
-    atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
+    atomic_write_json(workdir / "eval.json", evaluation)
     if args.export:
         command = command_line("pipelines.train_reid", argv)
         extra = {}

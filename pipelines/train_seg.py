@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import pathlib
 import sys
@@ -24,7 +23,7 @@ import numpy as np
 from flax import nnx
 
 from jaxmot.configs.seg import PRESETS, SegDataConfig, SegExperiment, get_config
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.seg_batches import SegArrays, SegBatches, stack_arrays
 from jaxmot.data.segmentation import load_davis, load_obj_seg, patch_pool, synthetic_split
 from jaxmot.eval.seg_eval import evaluate_segmenter, format_scores
@@ -188,7 +187,7 @@ def main(argv=None) -> int:
         scores = evaluate_segmenter(result.model, exp.model.kind, arrays)
         evaluation[name] = {"images": len(arrays), **scores}
         print(format_scores(scores, f"{name} ({len(arrays)} images; dataset-level IoU)"))
-    atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
+    atomic_write_json(workdir / "eval.json", evaluation)
     if args.export:
         command = command_line("pipelines.train_seg", argv)
         export_segmenter(result.model, args.export, step=result.step, evaluation=evaluation,

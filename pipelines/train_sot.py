@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import sys
 
@@ -25,7 +24,7 @@ import jax
 from flax import nnx
 
 from jaxmot.configs.sot import PRESETS, SOTExperiment, get_config
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.sot_pairs import PairSampler, sources_from_config
 from jaxmot.eval.sot_benchmark import davis_sequences, run_benchmark, synthetic_sequences
 from jaxmot.eval.sot_io import format_table
@@ -99,7 +98,7 @@ def main(argv=None) -> int:
         scores = evaluate(model, exp)
         print(format_table({k: v for k, v in scores.items() if k != "fps"}))
         evaluation.update(scores)
-        atomic_write_text(workdir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
+        atomic_write_json(workdir / "eval.json", evaluation)
     if args.export:
         command = command_line("pipelines.train_sot", argv)
         export_sot(model, exp.tracker, args.export, step=result.step, evaluation=evaluation,

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import pathlib
 import sys
 
 from jaxmot.appearance import EXTRACTORS, make_extractor
 from jaxmot.appearance.calibration import DEFAULT_GATES, tune_appearance_gate
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.data.synthetic import SceneConfig
 from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT, update_manifest
 from jaxmot.train.export import command_line
@@ -57,7 +56,7 @@ def main(argv=None) -> int:
     print(f"longterm tracker, {args.extractor} features, {args.scenes} validation scenes\n"
           f"{tuning.table()}")  # fmt: skip
     if args.json:
-        atomic_write_text(args.json, json.dumps(tuning.to_json(), indent=2) + "\n")
+        atomic_write_json(args.json, tuning.to_json())
     if args.write:
         command = command_line("pipelines.tune_gate", argv)
         update_manifest(args.checkpoint, appearance_gate={**tuning.to_json(), "command": command})

@@ -217,7 +217,7 @@ def test_train_jde_cli_trains_evaluates_exports_and_resumes(tmp_path, capsys):
 
     model, detector_config, _, manifest = load_jde(export)
     assert manifest["step"] == 2 and manifest["command"].startswith("python -m pipelines.train_jde")
-    # compared as text: a metric without matches (MOTP) is NaN, and NaN != NaN
+    # compared as text; a metric without matches (MOTP) is stored as null
     sorted_evaluation = json.dumps(evaluation, sort_keys=True)
     assert json.dumps(manifest["evaluation"], sort_keys=True) == sorted_evaluation
     assert (model.config.width, model.config.height, model.config.embedding_dim) == (64, 64, 16)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import warnings
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from jaxmot.data import atomic
-from jaxmot.data.atomic import atomic_open, atomic_write_text
+from jaxmot.data.atomic import atomic_open, atomic_write_json, atomic_write_text
 from jaxmot.data.mot import (
     Detections,
     GroundTruth,
@@ -295,3 +296,23 @@ def test_atomic_write_binary_and_permissions(tmp_path):
     p = tmp_path / "a" / "b.bin"
     assert p.read_bytes() == b"\x00\x01"
     assert p.stat().st_mode & 0o777 == 0o666 & ~atomic._UMASK
+
+
+def test_atomic_write_json_is_strict_json(tmp_path):
+    """NaN/inf (Python or NumPy, at any depth) become null, NumPy values plain ones; a
+    strict parser that rejects NaN reads the file back."""
+
+    def strict(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    target = tmp_path / "m.json"
+    value = {"MOTP": float("nan"), "runs": [{"x": np.float32(np.inf)}, (1, -np.inf)],
+             "n": np.int64(3), "a": np.arange(2), 7: "int key"}  # fmt: skip
+    atomic_write_json(target, value)
+    text = target.read_text()
+    assert text.endswith("}\n")
+    loaded = json.loads(text, parse_constant=strict)
+    assert loaded == {"MOTP": None, "runs": [{"x": None}, [1, None]], "n": 3, "a": [0, 1],
+                      "7": "int key"}  # fmt: skip
+    atomic_write_json(target, {"b": 1, "a": 2}, sort_keys=True)
+    assert target.read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'

@@ -10,6 +10,8 @@ is left untouched.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import pathlib
 import tempfile
@@ -67,3 +69,28 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     """Write `text` to `path` atomically (see `atomic_open`)."""
     with atomic_open(path, "w", encoding=encoding) as f:
         f.write(text)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float (NaN, inf; Python or NumPy) replaced by None,
+    NumPy scalars and arrays made plain, and dict keys made strings: strict JSON has no
+    NaN, and an undefined metric (e.g. MOTP with no match) is better read as null."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, str):  # NumPy scalars, arrays
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def atomic_write_json(
+    path: str | os.PathLike, value: Any, *, sort_keys: bool = False, default=None
+) -> None:
+    """Write `value` as indented, strict JSON (`json_safe`: NaN/inf become null) with a
+    final newline, atomically (see `atomic_open`)."""
+    text = json.dumps(json_safe(value), indent=2, sort_keys=sort_keys, default=default,
+                      allow_nan=False)  # fmt: skip
+    atomic_write_text(path, text + "\n")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 
 # (key, header, is_rate): rates print as percentages with one decimal, e.g. 52.6.
 _COLUMNS = (
@@ -66,14 +65,6 @@ def format_table(metrics: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # strict JSON has no NaN
-    return value
-
-
 def write_json(path: str | os.PathLike, metrics: dict[str, dict]) -> None:
     """Write metrics as JSON (atomic); undefined values (NaN) become null."""
-    atomic_write_text(path, json.dumps(_json_safe(metrics), indent=2) + "\n")
+    atomic_write_json(path, metrics)

@@ -21,7 +21,7 @@ from typing import Any
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 
 MANIFEST = "model.json"
 
@@ -42,7 +42,7 @@ def export_model(model: nnx.Module, directory: str | os.PathLike, manifest: dict
     checkpointer = ocp.StandardCheckpointer()
     checkpointer.save(staging / "state", state)
     checkpointer.wait_until_finished()
-    atomic_write_text(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(staging / MANIFEST, manifest, sort_keys=True)
     # Swap in the new directory; the old one is removed only once the new one is complete.
     previous = directory.with_name(f".{directory.name}.previous")
     shutil.rmtree(previous, ignore_errors=True)
@@ -70,7 +70,7 @@ def update_manifest(directory: str | os.PathLike, **fields: Any) -> dict[str, An
     manifest = read_manifest(directory)
     manifest.update(fields)
     path = pathlib.Path(directory) / MANIFEST
-    atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(path, manifest, sort_keys=True)
     return manifest
 
 

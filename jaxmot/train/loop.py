@@ -12,7 +12,6 @@ step)`) and the learning rate.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import pathlib
 import time
@@ -26,7 +25,7 @@ from flax import nnx
 from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from jaxmot.data.atomic import atomic_write_text
+from jaxmot.data.atomic import atomic_write_json
 from jaxmot.train.checkpoint import Checkpoints
 from jaxmot.train.config import TrainConfig, config_to_dict, make_optimizer, make_schedule
 from jaxmot.train.ema import ema_params
@@ -99,7 +98,7 @@ def train(
     check_batch_size(config.batch_size, mesh)
     is_main = jax.process_index() == 0
     if is_main:
-        atomic_write_text(workdir / "config.json", json.dumps(config_to_dict(config), indent=2))
+        atomic_write_json(workdir / "config.json", config_to_dict(config))
 
     tx = make_optimizer(config.optimizer, config.steps, config.ema_decay)
     graphdef, abstract_state = _abstract_model(task, mesh)

@@ -9,13 +9,12 @@ resumed run equal to that of an uninterrupted one except for the timing fields.
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
 import warnings
 from typing import Any
 
-from jaxmot.data.atomic import atomic_open
+from jaxmot.data.atomic import atomic_open, json_safe
 
 # Wall-clock fields: the only ones that differ between two runs of the same config.
 TIMING_FIELDS = ("examples_per_sec", "time")
@@ -65,11 +64,8 @@ def truncate_records(path: str | os.PathLike, last_step: int) -> list[dict[str, 
 
 
 def _line(record: dict[str, Any]) -> str:
-    # allow_nan=False would crash a diverging run's log; NaN/inf become null, valid JSON.
-    clean = {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
-    }
-    return json.dumps(clean) + "\n"
+    # A diverging run's NaN/inf losses become null: valid JSON, and the log goes on.
+    return json.dumps(json_safe(record), allow_nan=False) + "\n"
 
 
 class MetricsWriter:
