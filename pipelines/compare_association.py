@@ -27,8 +27,8 @@ import tempfile
 
 from jaxmot.configs.gnn import GNNExperiment
 from jaxmot.data.atomic import atomic_write_json
-from jaxmot.models.gnn_checkpoint import load_gnn_model, tuned_patience
-from jaxmot.trackers.gnn_tracker import COURSE_PATIENCE, GNNTrackerConfig, gnn_lifecycle
+from jaxmot.models.gnn_checkpoint import load_gnn_model
+from jaxmot.trackers.gnn_tracker import gnn_tracker_config
 from jaxmot.train.export import read_manifest
 from jaxmot.train.overrides import config_from_dict
 from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
@@ -81,8 +81,8 @@ def main(argv=None) -> int:
     gate = 0.5 if tuned is None else tuned  # 0.5: longterm's default
     where = f"tuned, from {args.gnn_checkpoint}" if tuned is not None else "longterm's default"
     model = load_gnn_model(args.gnn_checkpoint)
-    patience = tuned_patience(args.gnn_checkpoint) or COURSE_PATIENCE
-    gnn_config = GNNTrackerConfig(lifecycle=gnn_lifecycle(patience))
+    gnn_config = gnn_tracker_config(args.gnn_checkpoint)
+    patience = gnn_config.patience
     with tempfile.TemporaryDirectory(prefix="jaxmot-assoc-") as tmp:
         try:
             sequences = source_sequences(exp, args.split, pathlib.Path(tmp))

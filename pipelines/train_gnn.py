@@ -46,13 +46,12 @@ from jaxmot.eval.sweep import sweep_tracker_setting
 from jaxmot.models.gnn import AssociationGNN, pair_labels
 from jaxmot.models.gnn_checkpoint import export_gnn_model
 from jaxmot.ops.message_passing import association_loss
-from jaxmot.trackers import make_tracker, track_sequence
+from jaxmot.trackers import PATIENCE_TRACKERS, make_tracker, track_sequence
 from jaxmot.trackers.gnn_tracker import (
     COURSE_PATIENCE,
     PATIENCE_CANDIDATES,
     GNNTracker,
     GNNTrackerConfig,
-    gnn_lifecycle,
 )
 from jaxmot.trackers.oracle_tracker import OracleTracker, identity_features
 from jaxmot.train import add_config_args, apply_args, train
@@ -172,9 +171,9 @@ def eval_trackers(patience: int) -> tuple[str, ...]:
     (with the tuned gate and its default 0.5), the gnn and the oracle (perfect
     association: what any association could reach with that memory), at the course's
     patience 20 and, when the tuned one differs, at that one too."""
-    course = ("longterm", "longterm-g0.5", f"gnn-p{COURSE_PATIENCE}", f"oracle-p{COURSE_PATIENCE}")
     if patience == COURSE_PATIENCE:
         return ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{COURSE_PATIENCE}")
+    course = ("longterm", "longterm-g0.5", f"gnn-p{COURSE_PATIENCE}", f"oracle-p{COURSE_PATIENCE}")
     tuned = (f"longterm-p{patience}", f"longterm-p{patience}-g0.5", "gnn", f"oracle-p{patience}")
     return ("iou", *course, *tuned)
 
@@ -184,8 +183,7 @@ def tune_patience(model, gnn_config, sequences, progress=True) -> tuple[int, dic
     pairs among PATIENCE_CANDIDATES, and {patience: IDF1}."""
 
     def gnn(patience, frame_rate):
-        config = dataclasses.replace(gnn_config, lifecycle=gnn_lifecycle(patience))
-        return GNNTracker(model, config, frame_rate)
+        return GNNTracker(model, gnn_config.with_patience(patience), frame_rate)
 
     best, idf1, _ = sweep_tracker_setting(gnn, PATIENCE_CANDIDATES, sequences,
                                           progress=progress, desc="gnn patience")  # fmt: skip
@@ -204,9 +202,8 @@ def evaluate_trackers(model, exp, train_inputs, val_sequences, extractor=None, p
     patience, sweep = tune_patience(model, gnn_config, train_inputs, progress)
     print(f"gnn patience tuned on the training sequences: {patience} (IDF1 by patience: "
           + ", ".join(f"{p}: {100 * v:.1f}" for p, v in sweep.items()) + ")")  # fmt: skip
-    gnn_config = dataclasses.replace(gnn_config, lifecycle=gnn_lifecycle(patience))
-    held_out = track_held_out(model, exp, val_sequences, gate, extractor, gnn_config,
-                              trackers=eval_trackers(patience))  # fmt: skip
+    gnn_config = gnn_config.with_patience(patience)
+    held_out = track_held_out(model, exp, val_sequences, gate, extractor, gnn_config)
     return {"longterm_gate": gate, "gnn_patience": patience, "gnn_patience_idf1": sweep,
             **held_out}  # fmt: skip
 
@@ -229,7 +226,7 @@ def parse_tracker_spec(spec: str) -> tuple[str, int | None, float | None]:
     known = ("iou", "jde", "longterm", "gnn", "oracle")
     if name not in known:
         raise ValueError(f"tracker {spec!r}: unknown name {name!r}; known: {', '.join(known)}")
-    if patience is not None and (patience < 1 or name in ("iou", "jde")):
+    if patience is not None and (patience < 1 or name not in (*PATIENCE_TRACKERS, "oracle")):
         raise ValueError(f"tracker {spec!r}: patience must be >= 1, for longterm/gnn/oracle")
     if gate is not None and (not gate > 0 or name != "longterm"):
         raise ValueError(f"tracker {spec!r}: a gate (> 0) applies to longterm only")
@@ -242,10 +239,10 @@ def eval_tracker(spec: str, frame_rate: float, gate: float, model, gnn_config):
     name, patience, spec_gate = parse_tracker_spec(spec)
     if name == "gnn":
         if patience is not None:
-            gnn_config = dataclasses.replace(gnn_config, lifecycle=gnn_lifecycle(patience))
+            gnn_config = gnn_config.with_patience(patience)
         return GNNTracker(model, gnn_config, frame_rate)
     if name == "oracle":
-        return OracleTracker(20 if patience is None else patience, frame_rate)
+        return OracleTracker(patience or COURSE_PATIENCE, frame_rate)
     if name == "longterm":
         gate = gate if spec_gate is None else spec_gate
         return make_tracker(name, frame_rate, appearance_gate=gate, patience=patience)
@@ -260,7 +257,7 @@ def track_held_out(model, exp, val_sequences, gate, extractor=None, gnn_config=N
     `eval_trackers` of the gnn's patience); `gate` is longterm's appearance gate unless a
     spec names one."""
     gnn_config = gnn_config or GNNTrackerConfig()
-    trackers = eval_trackers(gnn_config.lifecycle.max_lost + 1) if trackers is None else trackers
+    trackers = eval_trackers(gnn_config.patience) if trackers is None else trackers
     for spec in trackers:
         parse_tracker_spec(spec)  # fail before any tracking
     results = {}

@@ -7,7 +7,7 @@ from flax import nnx
 from jaxmot.data.mot import GroundTruth, TrackResults
 from jaxmot.eval import evaluate
 from jaxmot.trackers.base import FrameDetections
-from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig, gnn_lifecycle
+from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig
 from jaxmot.trackers.oracle_tracker import OracleTracker, identity_features
 from jaxmot.trackers.reid_tracker import ReIDTracker
 from pipelines.train_gnn import eval_tracker, eval_trackers, parse_tracker_spec
@@ -120,7 +120,7 @@ def test_eval_trackers_get_their_patience_and_gate():
 
     config = GNNConfig(reid_dim=8, node_dim=4, edge_dim=8, num_steps=2)
     model = AssociationGNN(config, nnx.Rngs(0))
-    tuned = GNNTrackerConfig(lifecycle=gnn_lifecycle(60))
+    tuned = GNNTrackerConfig().with_patience(60)
 
     def make(spec):
         return eval_tracker(spec, 30.0, 1.2, model, tuned)

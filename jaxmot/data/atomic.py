@@ -79,7 +79,7 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, str):  # NumPy scalars, arrays
+    if hasattr(value, "tolist"):  # NumPy scalars and arrays
         return json_safe(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None

@@ -47,13 +47,10 @@ def _factories():
 
 
 def _gnn_tracker(frame_rate: float, checkpoint=None, patience: int | None = None) -> OnlineTracker:
-    from jaxmot.models.gnn_checkpoint import load_gnn_model, tuned_patience
-    from jaxmot.trackers.gnn_tracker import GNNTracker, GNNTrackerConfig, gnn_lifecycle
+    from jaxmot.models.gnn_checkpoint import load_gnn_model
+    from jaxmot.trackers.gnn_tracker import GNNTracker, gnn_tracker_config
 
-    config = GNNTrackerConfig()
-    patience = tuned_patience(checkpoint) if patience is None else patience
-    if patience is not None:
-        config = dataclasses.replace(config, lifecycle=gnn_lifecycle(patience))
+    config = gnn_tracker_config(checkpoint, patience)
     return GNNTracker(load_gnn_model(checkpoint), config, frame_rate=frame_rate)
 
 

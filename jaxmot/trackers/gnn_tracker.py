@@ -62,6 +62,23 @@ class GNNTrackerConfig:
         if self.lost_min_hits < 1:
             raise ValueError(f"lost_min_hits must be >= 1, got {self.lost_min_hits}")
 
+    @property
+    def patience(self) -> int:
+        """Frames (at 30 fps) a lost track is kept."""
+        return self.lifecycle.max_lost + 1
+
+    def with_patience(self, patience: int) -> GNNTrackerConfig:
+        return dataclasses.replace(self, lifecycle=gnn_lifecycle(patience))
+
+
+def gnn_tracker_config(checkpoint=None, patience: int | None = None) -> GNNTrackerConfig:
+    """The default config with `patience`, else the one train_gnn tuned for `checkpoint`
+    (its model.json; None: the shipped one), else the course's 20."""
+    from jaxmot.models.gnn_checkpoint import tuned_patience
+
+    patience = tuned_patience(checkpoint) if patience is None else patience
+    return GNNTrackerConfig().with_patience(patience or COURSE_PATIENCE)
+
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
 def _last_step_similarity(params, num_steps, track_boxes, track_t, track_features,
@@ -140,4 +157,5 @@ __all__ = [
     "GNNTracker",
     "GNNTrackerConfig",
     "gnn_lifecycle",
+    "gnn_tracker_config",
 ]

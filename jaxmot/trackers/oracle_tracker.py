@@ -46,7 +46,6 @@ class OracleTracker(OnlineTracker):
         # feature_history 1: the lifecycle's appearance memory is unused here.
         super().__init__(LifecycleConfig(min_hits=1, max_lost=patience - 1, feature_history=1),
                          frame_rate)  # fmt: skip
-        self.patience = patience
         self._identity: dict[int, int] = {}  # track id -> gt identity
 
     def reset(self) -> None:
