@@ -30,13 +30,14 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.synthetic import generate_detection_stream
-from jaxmot.ops.assignment import linear_assignment
-from jaxmot.ops.boxes import iou_matrix, xywh_to_xyxy
-from jaxmot.trackers import FrameDetections, make_tracker
-from jaxmot.utils.compiles import CompileCounter
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
+from jaxmot.core.assignment import linear_assignment
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.boxes import iou_matrix, xywh_to_xyxy
+from jaxmot.core.compiles import CompileCounter
+from jaxmot.core.registry import make_tracker
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
+from jaxmot.core.synthetic import generate_detection_stream
+from jaxmot.core.tracker import FrameDetections
 
 DEFAULT_TRACKERS = ("iou", "sort", "reid", "longterm")
 DEFAULT_DENSITIES = (5, 10, 50, 200)  # 5-9 per frame: the TUD sequences
@@ -151,7 +152,7 @@ def main(argv=None) -> int:
         "--async-dispatch",
         action="store_true",
         help="keep JAX's asynchronous CPU dispatch (default: synchronous, as "
-        "pipelines.track uses; see jaxmot.utils.runtime)",
+        "pipelines.track uses; see jaxmot.core.runtime)",
     )
     re = sub.add_parser("reid", help="ReID training examples/s and embedding crops/s")
     re.add_argument("--depths", nargs="+", type=int, default=[18, 34])

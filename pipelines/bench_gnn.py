@@ -31,8 +31,8 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxmot.ops import message_passing as mp
-from jaxmot.utils.timing import time_calls
+from jaxmot.core.timing import time_calls
+from jaxmot.gnn import message_passing as mp
 
 DEFAULT_SIZES = (16, 64, 256)
 DEFAULT_BATCHES = (1, 32)

@@ -33,13 +33,13 @@ import time
 import numpy as np
 from flax import nnx
 
-from jaxmot.data.synthetic import SceneConfig, render_frames, simulate
-from jaxmot.models.jde import JDE, JDEConfig
-from jaxmot.models.jde_checkpoint import JDE_CHECKPOINT, load_jde
-from jaxmot.models.jde_detector import JDEDetector, JDEDetectorConfig
-from jaxmot.models.params import count_params
-from jaxmot.trackers import make_tracker
-from jaxmot.utils.timing import time_calls
+from jaxmot.core.params import count_params
+from jaxmot.core.registry import make_tracker
+from jaxmot.core.synthetic import SceneConfig, render_frames, simulate
+from jaxmot.core.timing import time_calls
+from jaxmot.jde.checkpoint import JDE_CHECKPOINT, load_jde
+from jaxmot.jde.detector import JDEDetector, JDEDetectorConfig
+from jaxmot.jde.model import JDE, JDEConfig
 
 VARIANTS = ("small", "full")
 RESOLUTIONS = ("1088x608", "864x480", "576x320")

@@ -3,7 +3,7 @@
 For each image size (B x S x S, Cin = Cout channels, k x k kernel, 3 guide channels),
 jitted forward passes of:
 
-    pac          jaxmot.ops.pac.pac_conv2d (taps accumulated one at a time), normalize off
+    pac          jaxmot.seg.pac.pac_conv2d (taps accumulated one at a time), normalize off
     pac-norm     the same with kernel normalisation
     unfold       the PyTorch reference's formulation (NVlabs/pacnet `pac.py`) in jnp:
                  build the unfolded input [B, H, W, k*k, Cin] and guide, multiply by K,
@@ -29,8 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmot.ops.pac import pac_conv2d
-from jaxmot.utils.timing import time_calls
+from jaxmot.core.timing import time_calls
+from jaxmot.seg.pac import pac_conv2d
 
 DEFAULT_SIZES = (64, 128, 256)
 GUIDE_FEATURES = 3  # an RGB guide, as in the course's PAC upsampler

@@ -13,12 +13,12 @@ import jax
 import numpy as np
 from flax import nnx
 
-from jaxmot.models.reid import ReIDModelConfig, build_reid_model
-from jaxmot.ops.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
+from jaxmot.core.timing import time_calls
+from jaxmot.reid.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
+from jaxmot.reid.model import ReIDModelConfig, build_reid_model
 from jaxmot.train import OptimizerConfig, make_data_mesh, make_optimizer, make_schedule, shard_batch
 from jaxmot.train.mesh import replicate
 from jaxmot.train.step import make_train_step
-from jaxmot.utils.timing import time_calls
 
 
 def _loss_fn(model, batch, key):

@@ -27,11 +27,11 @@ import jax
 import numpy as np
 from flax import nnx
 
-from jaxmot.data.sot_synthetic import synthetic_sot_video
-from jaxmot.models.ettrack import ETTrack, ETTrackConfig
-from jaxmot.models.sot_checkpoint import SOT_CHECKPOINT, load_sot
-from jaxmot.trackers.sot_tracker import SOTTracker, SOTTrackerConfig
-from jaxmot.utils.timing import time_calls
+from jaxmot.core.timing import time_calls
+from jaxmot.sot.checkpoint import SOT_CHECKPOINT, load_sot
+from jaxmot.sot.model import ETTrack, ETTrackConfig
+from jaxmot.sot.synthetic import synthetic_sot_video
+from jaxmot.sot.tracker import SOTTracker, SOTTrackerConfig
 
 VARIANTS = ("narrow", "full")
 PAPER_CPU_FPS = 47.0  # E.T.Track abstract: 47 FPS on a CPU

@@ -25,13 +25,13 @@ import pathlib
 import sys
 import tempfile
 
-from jaxmot.configs.gnn import GNNExperiment
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.models.gnn_checkpoint import load_gnn_model
-from jaxmot.trackers.gnn_tracker import gnn_tracker_config
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.gnn.checkpoint import load_gnn_model
+from jaxmot.gnn.configs import GNNExperiment
+from jaxmot.gnn.tracker import gnn_tracker_config
 from jaxmot.train.export import read_manifest
 from jaxmot.train.overrides import config_from_dict
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 from pipelines.train_gnn import (
     TRACKER_SPEC_HELP,
     parse_tracker_spec,

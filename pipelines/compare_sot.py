@@ -6,7 +6,7 @@
 
 Both trackers start from frame 0's ground-truth box of every sequence: DAVIS-2016
 sequences with boxes from the masks, and the tennis player with the project's sparse
-hand-made ground truth (jaxmot/data/annotations; 8 boxes, frames 0, 10, ..., 60, 69),
+hand-made ground truth (jaxmot/sot/annotations; 8 boxes, frames 0, 10, ..., 60, 69),
 plus optionally generated videos held out from training. Prints a table per tracker
 (OTB success AUC, precision at 20 px, normalised precision) and a summary, writes the
 scores as JSON and, with --predictions, each tracker's boxes as `<tracker>/<seq>.txt`
@@ -19,15 +19,15 @@ import argparse
 import pathlib
 import sys
 
-from jaxmot.data.atomic import atomic_write_json, atomic_write_text
-from jaxmot.eval.sot_benchmark import (
+from jaxmot.core.atomic import atomic_write_json, atomic_write_text
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.sot.benchmark import (
     davis_sequences,
     run_benchmark,
     synthetic_sequences,
     tennis_sequence,
 )
-from jaxmot.eval.sot_io import format_table
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.sot.results_io import format_table
 from pipelines.track_sot import MILGroup, format_boxes
 
 SHARED = pathlib.Path("../shared/data")
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         print("error: no sequences to evaluate", file=sys.stderr)
         return 2
 
-    from jaxmot.models.sot_checkpoint import load_sot_tracker
+    from jaxmot.sot.checkpoint import load_sot_tracker
 
     trackers = {"ettrack": lambda: load_sot_tracker(args.checkpoint), "mil": MILGroup}
     scores, predictions = run_benchmark(trackers, sequences)

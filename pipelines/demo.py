@@ -6,7 +6,7 @@
 
 The parts run apart (`just demo`, `just demo sot`, `just demo jde`) so each stays short.
 
-Generates a MOTChallenge-layout sequence (jaxmot.data.synthetic, no download), embeds
+Generates a MOTChallenge-layout sequence (jaxmot.core.synthetic, no download), embeds
 its detections once with the colour-histogram extractor and once with the learned ReID
 model shipped in checkpoints/, runs the iou, reid and longterm trackers (histograms)
 and longterm and the GNN tracker with the learned features (longterm+reid,
@@ -26,17 +26,19 @@ import time
 
 import numpy as np
 
-from jaxmot.appearance import ColorHistogramExtractor, gate_of
-from jaxmot.appearance.calibration import embed_sequence_detections
-from jaxmot.appearance.reid_extractor import ReIDExtractor
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.mot import read_sequence, write_results
-from jaxmot.data.synthetic import SceneConfig, generate_sequence
-from jaxmot.eval import evaluate, format_table
-from jaxmot.models.gnn_checkpoint import REID_FEATURES_CHECKPOINT
-from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT
-from jaxmot.trackers import make_tracker, track_sequence
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.eval.metrics import evaluate
+from jaxmot.core.eval.report import format_table
+from jaxmot.core.extractor import embed_sequence_detections, gate_of
+from jaxmot.core.mot_io import read_sequence, write_results
+from jaxmot.core.registry import make_tracker
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.core.sequence import track_sequence
+from jaxmot.core.synthetic import SceneConfig, generate_sequence
+from jaxmot.gnn.checkpoint import REID_FEATURES_CHECKPOINT
+from jaxmot.mot.histogram import ColorHistogramExtractor
+from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT
+from jaxmot.reid.extractor import ReIDExtractor
 
 DEMO_TRACKERS = ("iou", "reid", "longterm")
 PARTS = ("mot", "sot", "jde")
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
     atomic_write_json(workdir / "summary.json", rows)
 
     if not args.no_video:
-        from jaxmot.viz import render_tracking_video
+        from jaxmot.core.draw import render_tracking_video
 
         best = max(rows, key=lambda n: rows[n]["IDF1"])
         video = workdir / f"{best}.mp4"

@@ -2,7 +2,7 @@
 
   python -m pipelines.demo jde [--workdir runs/demo_jde] [--frames 150] [--seed 0]
 
-Generates a MOT scene (jaxmot.data.synthetic, no download; a seed the shipped model
+Generates a MOT scene (jaxmot.core.synthetic, no download; a seed the shipped model
 never trained on), runs the shipped small JDE (checkpoints/jde_small_synthetic) on every
 frame — one network for boxes, scores and 128-d embeddings — and tracks the detections
 with the `jde` tracker (and `longterm` on the same detections and embeddings, for
@@ -19,23 +19,23 @@ import dataclasses
 import pathlib
 import time
 
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.mot import write_results
-from jaxmot.data.synthetic import SceneConfig, render_frames, simulate
-from jaxmot.eval.detection import average_precision
-from jaxmot.eval.jde_benchmark import (
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.boxes import xywh_to_xyxy
+from jaxmot.core.eval.metrics import evaluate
+from jaxmot.core.mot_io import write_results
+from jaxmot.core.registry import make_tracker
+from jaxmot.core.sequence import track_frames
+from jaxmot.core.synthetic import SceneConfig, render_frames, simulate
+from jaxmot.jde.benchmark import (
     AP_CONF_THRESHOLD,
     above,
     detect_frames,
     visible_gt,
 )
-from jaxmot.eval.metrics import evaluate
-from jaxmot.models.jde_checkpoint import JDE_CHECKPOINT, load_jde
-from jaxmot.models.jde_detector import JDEDetector
-from jaxmot.ops.boxes import xywh_to_xyxy
-from jaxmot.trackers import make_tracker
-from jaxmot.trackers.jde_tracker import JDETracker
-from jaxmot.trackers.sequence import track_frames
+from jaxmot.jde.checkpoint import JDE_CHECKPOINT, load_jde
+from jaxmot.jde.detection_eval import average_precision
+from jaxmot.jde.detector import JDEDetector
+from jaxmot.jde.tracker import JDETracker
 
 DEMO_SEED_BASE = 20_000  # apart from training (1000 * seed + i) and evaluation (10_000+)
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                "trackers": rows, "scene": dataclasses.asdict(c)}  # fmt: skip
     atomic_write_json(args.workdir / "summary.json", summary, default=str)  # fmt: skip
     if not args.no_video:
-        from jaxmot.viz import draw_tracks, write_video
+        from jaxmot.core.draw import draw_tracks, write_video
 
         jde = results["jde"]
         drawn = (draw_tracks(f, jde.boxes[jde.frames == t], jde.ids[jde.frames == t])

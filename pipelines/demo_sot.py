@@ -2,7 +2,7 @@
 
   python -m pipelines.demo sot [--workdir runs/demo_sot] [--frames 150] [--seed 0]
 
-Generates a moving-object video with look-alike distractors (jaxmot.data.sot_synthetic,
+Generates a moving-object video with look-alike distractors (jaxmot.sot.synthetic,
 no download; seeds disjoint from the shipped tracker's training videos), tracks the
 target from its first-frame box with the shipped E.T.Track
 (checkpoints/sot_ettrack_narrow) and with OpenCV's MIL tracker, prints success AUC,
@@ -19,11 +19,11 @@ import time
 import cv2
 import numpy as np
 
-from jaxmot.data.atomic import atomic_write_json, atomic_write_text
-from jaxmot.eval.sot import evaluate_sequences
-from jaxmot.eval.sot_benchmark import EVAL_SEED, EvalSequence, track
-from jaxmot.eval.sot_io import format_table
-from jaxmot.models.sot_checkpoint import SOT_CHECKPOINT, load_sot_tracker
+from jaxmot.core.atomic import atomic_write_json, atomic_write_text
+from jaxmot.sot.benchmark import EVAL_SEED, EvalSequence, track
+from jaxmot.sot.checkpoint import SOT_CHECKPOINT, load_sot_tracker
+from jaxmot.sot.metrics import evaluate_sequences
+from jaxmot.sot.results_io import format_table
 from pipelines.track_sot import MILGroup, format_boxes
 
 COLORS = {"ettrack": (40, 220, 60), "mil": (255, 150, 0), "gt": (255, 255, 255)}
@@ -48,7 +48,7 @@ def draw(frame: np.ndarray, boxes: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxmot.data.sot_synthetic import synthetic_sot_video
+    from jaxmot.sot.synthetic import synthetic_sot_video
 
     start = time.perf_counter()
     frames, boxes = synthetic_sot_video(EVAL_SEED + 1000 + args.seed, args.frames, (360, 480))
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:8s} {100 * r['auc']:6.1f} {100 * r['precision20']:6.1f} {r['fps']:7.1f}")
     atomic_write_json(args.workdir / "summary.json", rows)
     if not args.no_video:
-        from jaxmot.viz import write_video
+        from jaxmot.core.draw import write_video
 
         video = args.workdir / "sot.mp4"
         drawn = (draw(f, {"gt": sequence.gt[t], **{n: p[t] for n, p in predictions.items()}})

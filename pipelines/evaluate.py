@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jaxmot.data.mot import MOTFormatError
-from jaxmot.eval import evaluate, format_table, load_pairs, write_json
+from jaxmot.core.eval.metrics import evaluate
+from jaxmot.core.eval.pairs import load_pairs
+from jaxmot.core.eval.report import format_table, write_json
+from jaxmot.core.mot_io import MOTFormatError
 
 
 def _parser() -> argparse.ArgumentParser:

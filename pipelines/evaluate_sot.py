@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jaxmot.eval.report import write_json
-from jaxmot.eval.sot import FIRST_FRAME_MODES, evaluate_sequences
-from jaxmot.eval.sot_io import format_table, load_sequence_pairs
+from jaxmot.core.eval.report import write_json
+from jaxmot.sot.metrics import FIRST_FRAME_MODES, evaluate_sequences
+from jaxmot.sot.results_io import format_table, load_sequence_pairs
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,21 +23,15 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxmot.data.atomic import atomic_open
-from jaxmot.data.segmentation import crop_to_multiple, patch_pool
-from jaxmot.eval.seg_eval import predict
-from jaxmot.eval.segmentation import upsample_probabilities
-from jaxmot.models.seg_checkpoint import JOINT_CHECKPOINT, load_segmenter
+from jaxmot.core.atomic import atomic_open
+from jaxmot.core.images import read_grey, read_rgb
+from jaxmot.seg.checkpoint import JOINT_CHECKPOINT, load_segmenter
+from jaxmot.seg.data import crop_to_multiple, patch_pool
+from jaxmot.seg.evaluate import predict
+from jaxmot.seg.metrics import upsample_probabilities
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 OVERLAY_COLOR = np.array([255, 64, 32], np.float32)  # RGB
-
-
-def read_rgb(path: pathlib.Path) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"{path}: not a readable image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def read_low_res(path: pathlib.Path, height: int, width: int, patch: int) -> np.ndarray:
@@ -46,9 +40,7 @@ def read_low_res(path: pathlib.Path, height: int, width: int, patch: int) -> np.
     A map at least as large as the (cropped) image is a full-resolution mask: it is
     cropped like the image and pooled to the patch grid by area. Anything smaller is
     resized to the grid (area interpolation)."""
-    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if grey is None:
-        raise ValueError(f"{path}: not a readable image")
+    grey = read_grey(path)
     x = grey.astype(np.float32) / 255.0
     if x.shape[0] >= height and x.shape[1] >= width:
         return patch_pool(x[:height, :width] > 0.5, patch, "area")[..., None]
@@ -103,7 +95,7 @@ def main(argv=None) -> int:
     patch = model.config.patch_size if kind == "joint" else int(data.get("vit_patch", 16))
     vit = None
     if kind != "joint":
-        from jaxmot.models.vit_features import FrozenViTFeatures
+        from jaxmot.seg.vit_features import FrozenViTFeatures
 
         checkpoint = args.vit_checkpoint or data.get("vit_checkpoint")
         vit = FrozenViTFeatures(patch, checkpoint, seed=int(data.get("seed", 0)), batch_size=1)

@@ -7,7 +7,7 @@
 checkpoints/ (`--appearance reid`, the default; `--reid-checkpoint DIR` for another) or
 colour histograms (`--appearance histogram`); both need the sequence's frames (img1/ or
 a video). Or give `--features FILE.npz` with precomputed embeddings, in either form of
-jaxmot.data.features (told apart by the arrays in the file): detections with their
+jaxmot.core.features (told apart by the arrays in the file): detections with their
 features (frames, boxes, scores, features; replaces det.txt), or only `features`, one
 row per data line of the sequence's det/det.txt. The appearance gate is the one tuned
 for the extractor (`pipelines.tune_gate`; stored with a ReID checkpoint);
@@ -18,7 +18,7 @@ checkpoints/gnn_mot17_sim); feed it the features its model was trained on.
 shipped checkpoints/jde_small_synthetic) on the sequence's frames: it detects and embeds
 in one network (det.txt is not used) and the `jde` tracker associates, with the
 detector and tracker settings stored with the model. `--save-detections FILE.npz` keeps
-its detections and embeddings (the self-contained form of jaxmot.data.features) so other
+its detections and embeddings (the self-contained form of jaxmot.core.features) so other
 trackers can run on exactly the same inputs with `--features`. With `--features`,
 `jde` is the association alone, like the other appearance trackers.
 """
@@ -29,11 +29,12 @@ import argparse
 import pathlib
 import sys
 
-from jaxmot.appearance import EXTRACTORS, gate_of, make_extractor
-from jaxmot.data.features import load_features
-from jaxmot.data.mot import MOTFormatError, read_sequence, write_results
-from jaxmot.trackers import TRACKER_NAMES, make_tracker, track_sequence
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.core.extractor import gate_of
+from jaxmot.core.features import load_features
+from jaxmot.core.mot_io import MOTFormatError, read_sequence, write_results
+from jaxmot.core.registry import EXTRACTORS, TRACKER_NAMES, make_extractor, make_tracker
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.core.sequence import track_sequence
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -128,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
                            gnn_checkpoint=args.gnn_checkpoint, patience=args.patience)  # fmt: skip
     if args.tracker == "jde" and args.jde_checkpoint is not None:
         # the association settings stored with the model
-        from jaxmot.models.jde_checkpoint import load_jde
-        from jaxmot.trackers.jde_tracker import JDETracker
+        from jaxmot.jde.checkpoint import load_jde
+        from jaxmot.jde.tracker import JDETracker
 
         tracker = JDETracker(load_jde(args.jde_checkpoint)[2], sequence.info.frame_rate)
     extractor = None
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         if not sequence.has_images:
             raise ValueError(
                 f"--tracker {args.tracker} embeds detection crops, but {args.sequence} has no "
-                "frames: give --features FILE.npz (precomputed embeddings, jaxmot.data.features)"
+                "frames: give --features FILE.npz (precomputed embeddings, jaxmot.core.features)"
             )
         extractor = make_extractor(args.appearance, args.reid_checkpoint)
     gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result.fps:.0f} frames/s with appearance -> {args.output}"
     )
     if args.video is not None:
-        from jaxmot.viz import render_tracking_video
+        from jaxmot.core.draw import render_tracking_video
 
         render_tracking_video(
             args.sequence, result.results, args.video, progress=not args.no_progress
@@ -178,13 +179,13 @@ def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    from jaxmot.data.features import save_detection_features
-    from jaxmot.data.mot import Detections
-    from jaxmot.eval.jde_benchmark import above
-    from jaxmot.models.jde_checkpoint import load_jde
-    from jaxmot.models.jde_detector import JDEDetector
-    from jaxmot.trackers.jde_tracker import JDETracker
-    from jaxmot.trackers.sequence import track_frames
+    from jaxmot.core.features import save_detection_features
+    from jaxmot.core.mot_io import Detections
+    from jaxmot.core.sequence import track_frames
+    from jaxmot.jde.benchmark import above
+    from jaxmot.jde.checkpoint import load_jde
+    from jaxmot.jde.detector import JDEDetector
+    from jaxmot.jde.tracker import JDETracker
 
     if not sequence.has_images or sequence.info.length < 1:
         raise ValueError(
@@ -221,7 +222,7 @@ def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
         save_detection_features(args.save_detections, dets, features)
         print(f"detections and embeddings -> {args.save_detections}")
     if args.video is not None:
-        from jaxmot.viz import render_tracking_video
+        from jaxmot.core.draw import render_tracking_video
 
         render_tracking_video(args.sequence, results, args.video, progress=not args.no_progress)
         print(f"video -> {args.video}")

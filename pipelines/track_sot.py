@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from jaxmot.data.atomic import atomic_write_text
-from jaxmot.data.sot_sequences import count_frames, iter_frames
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
+from jaxmot.core.atomic import atomic_write_text
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
+from jaxmot.sot.sequences import count_frames, iter_frames
 
 TRACKERS = ("ettrack", "mil")
 
@@ -49,7 +49,7 @@ class MILGroup:
         self.trackers = []
 
     def init(self, frames, boxes):
-        from jaxmot.trackers.opencv_sot import MILTracker
+        from jaxmot.sot.opencv_baseline import MILTracker
 
         self.trackers = [MILTracker() for _ in boxes]
         for tracker, frame, box in zip(self.trackers, frames, boxes, strict=True):
@@ -62,7 +62,7 @@ class MILGroup:
 def make_tracker(name: str, checkpoint: str | None):
     if name == "mil":
         return MILGroup()
-    from jaxmot.models.sot_checkpoint import load_sot_tracker
+    from jaxmot.sot.checkpoint import load_sot_tracker
 
     return load_sot_tracker(checkpoint)
 
@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     drawn = []
     draw = None
     if args.video_out is not None:
-        from jaxmot.viz import draw_tracks
+        from jaxmot.core.draw import draw_tracks
 
         def draw(frame, boxes):
             drawn.append(draw_tracks(frame, boxes, np.arange(1, len(boxes) + 1)))
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
             atomic_write_text(args.output / f"target{i}.txt", format_boxes(results[:, i]))
     print(f"boxes -> {args.output}")
     if args.video_out is not None:
-        from jaxmot.viz import write_video
+        from jaxmot.core.draw import write_video
 
         write_video(args.video_out, drawn, args.fps)
         print(f"video -> {args.video_out}")

@@ -5,7 +5,7 @@
 
 Presets live in jaxmot/configs/gnn.py (each with its command). Without a dataset the run
 uses synthetic scenes (no download). Training data are labelled detections
-(jaxmot.data.association): every training sequence is drawn `data.draws` times with its
+(jaxmot.gnn.data): every training sequence is drawn `data.draws` times with its
 own detector noise / recall / false positives and embedding noise. Running the same
 command again resumes from the last checkpoint in WORKDIR/checkpoints.
 
@@ -34,29 +34,29 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxmot.appearance.calibration import sweep_gates
-from jaxmot.configs.gnn import PRESETS, GNNExperiment, get_config
-from jaxmot.data import association
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.mot import Detections, MOTSequence, read_sequence
-from jaxmot.data.reid.synthetic_crops import scene_seed
-from jaxmot.data.synthetic import DetectorModel, SceneConfig, generate_sequence
-from jaxmot.eval import evaluate
-from jaxmot.eval.sweep import sweep_tracker_setting
-from jaxmot.models.gnn import AssociationGNN, pair_labels
-from jaxmot.models.gnn_checkpoint import export_gnn_model
-from jaxmot.ops.message_passing import association_loss
-from jaxmot.trackers import PATIENCE_TRACKERS, make_tracker, track_sequence
-from jaxmot.trackers.gnn_tracker import (
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.eval.metrics import evaluate
+from jaxmot.core.eval.sweep import sweep_tracker_setting
+from jaxmot.core.mot_io import Detections, MOTSequence, read_sequence
+from jaxmot.core.registry import PATIENCE_TRACKERS, make_tracker
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.core.sequence import track_sequence
+from jaxmot.core.synthetic import DetectorModel, SceneConfig, generate_sequence, scene_seed
+from jaxmot.gnn import data as association
+from jaxmot.gnn.checkpoint import export_gnn_model
+from jaxmot.gnn.configs import PRESETS, GNNExperiment, get_config
+from jaxmot.gnn.message_passing import association_loss
+from jaxmot.gnn.model import AssociationGNN, pair_labels
+from jaxmot.gnn.tracker import (
     COURSE_PATIENCE,
     PATIENCE_CANDIDATES,
     GNNTracker,
     GNNTrackerConfig,
 )
-from jaxmot.trackers.oracle_tracker import OracleTracker, identity_features
+from jaxmot.mot.calibration import sweep_gates
+from jaxmot.mot.oracle_tracker import OracleTracker, identity_features
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.train.export import command_line
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 EVAL_NOISE = (0.3, 0.5, 0.7)  # embedding noise levels of the held-out evaluation
 TRACKER_SPEC_HELP = (
@@ -314,7 +314,7 @@ def main(argv=None) -> int:
 
     extractor = None
     if exp.data.features == "reid":
-        from jaxmot.appearance.reid_extractor import ReIDExtractor
+        from jaxmot.reid.extractor import ReIDExtractor
 
         extractor = ReIDExtractor.from_checkpoint()
         exp = dataclasses.replace(exp, model=dataclasses.replace(exp.model, reid_dim=extractor.dim))

@@ -8,7 +8,7 @@ generated MOT scenes (no download); the JDE dataset mixture (`data.jde_root`,
 `data.jde_lists`) and MOTChallenge sequences with frames (`data.mot_sequences`) are
 added with `--set`. The loss is JDE's: SmoothL1 boxes, cross-entropy confidence with
 ignore, identity cross-entropy through a linear classifier, combined with learned
-uncertainty weights per scale (jaxmot.ops.jde.jde_loss). Running the same command again
+uncertainty weights per scale (jaxmot.jde.ops.jde_loss). Running the same command again
 resumes from WORKDIR/checkpoints. Results: WORKDIR/metrics.jsonl (training log) and
 WORKDIR/eval.json (detection AP at IoU 0.5, embedding TPR at FAR 0.1, and MOTA / IDF1 /
 HOTA of the jde tracker on held-out generated scenes).
@@ -25,15 +25,15 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxmot.configs.jde import PRESETS, JDEExperiment, get_config
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.jde_data import JDEBatches
-from jaxmot.data.jde_sources import JDEListSource, MOTSource, SyntheticSource
-from jaxmot.data.synthetic import SceneConfig
-from jaxmot.eval.jde_benchmark import MIN_VISIBILITY, evaluate_jde, format_jde_eval
-from jaxmot.models.jde import JDE
-from jaxmot.models.jde_checkpoint import export_jde
-from jaxmot.ops.jde import anchors_for_size, jde_loss
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.synthetic import SceneConfig
+from jaxmot.jde.benchmark import MIN_VISIBILITY, evaluate_jde, format_jde_eval
+from jaxmot.jde.checkpoint import export_jde
+from jaxmot.jde.configs import PRESETS, JDEExperiment, get_config
+from jaxmot.jde.data import JDEBatches
+from jaxmot.jde.model import JDE
+from jaxmot.jde.ops import anchors_for_size, jde_loss
+from jaxmot.jde.sources import JDEListSource, MOTSource, SyntheticSource
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.train.export import command_line
 

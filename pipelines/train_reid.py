@@ -22,29 +22,27 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxmot.appearance import ColorHistogramExtractor
-from jaxmot.appearance.calibration import tune_appearance_gate
-from jaxmot.appearance.reid_extractor import ReIDExtractor
-from jaxmot.configs.reid import PRESETS, ReIDExperiment, get_config
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.reid import (
-    AugmentConfig,
-    ReIDBatches,
-    ReIDDataset,
-    ReIDSplit,
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.mot.calibration import tune_appearance_gate
+from jaxmot.mot.histogram import ColorHistogramExtractor
+from jaxmot.reid.checkpoint import export_reid_model
+from jaxmot.reid.configs import PRESETS, ReIDExperiment, get_config
+from jaxmot.reid.data.market import read_market
+from jaxmot.reid.data.mot_crops import (
     find_sequences,
     load_crops_folder,
     mot_reid_dataset,
-    normalize,
     query_gallery_split,
-    read_market,
-    synthetic_reid_dataset,
 )
-from jaxmot.eval.reid_metrics import evaluate_retrieval
-from jaxmot.models.convert import load_torchvision_resnet
-from jaxmot.models.reid import build_reid_model
-from jaxmot.models.reid_checkpoint import export_reid_model
-from jaxmot.ops.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
+from jaxmot.reid.data.sampler import ReIDBatches
+from jaxmot.reid.data.split import ReIDDataset, ReIDSplit
+from jaxmot.reid.data.synthetic_crops import synthetic_reid_dataset
+from jaxmot.reid.data.transforms import AugmentConfig, normalize
+from jaxmot.reid.extractor import ReIDExtractor
+from jaxmot.reid.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
+from jaxmot.reid.metrics import evaluate_retrieval
+from jaxmot.reid.model import build_reid_model
+from jaxmot.reid.resnet_convert import load_torchvision_resnet
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.train.export import command_line
 

@@ -22,13 +22,13 @@ import jax
 import numpy as np
 from flax import nnx
 
-from jaxmot.configs.seg import PRESETS, SegDataConfig, SegExperiment, get_config
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.seg_batches import SegArrays, SegBatches, stack_arrays
-from jaxmot.data.segmentation import load_davis, load_obj_seg, patch_pool, synthetic_split
-from jaxmot.eval.seg_eval import evaluate_segmenter, format_scores
-from jaxmot.models.seg_checkpoint import export_segmenter
-from jaxmot.models.segmenter import SegmenterConfig, build_segmenter, segmentation_loss
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.seg.batches import SegArrays, SegBatches, stack_arrays
+from jaxmot.seg.checkpoint import export_segmenter
+from jaxmot.seg.configs import PRESETS, SegDataConfig, SegExperiment, get_config
+from jaxmot.seg.data import load_davis, load_obj_seg, patch_pool, synthetic_split
+from jaxmot.seg.evaluate import evaluate_segmenter, format_scores
+from jaxmot.seg.model import SegmenterConfig, build_segmenter, segmentation_loss
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.train.export import command_line
 
@@ -93,7 +93,7 @@ class LowInputs:
 
     def vit(self):
         if self._vit is None:
-            from jaxmot.models.vit_features import FrozenViTFeatures
+            from jaxmot.seg.vit_features import FrozenViTFeatures
 
             data = self.exp.data
             self._vit = FrozenViTFeatures(data.vit_patch, data.vit_checkpoint, seed=data.seed)

@@ -23,16 +23,16 @@ import sys
 import jax
 from flax import nnx
 
-from jaxmot.configs.sot import PRESETS, SOTExperiment, get_config
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.sot_pairs import PairSampler, sources_from_config
-from jaxmot.eval.sot_benchmark import davis_sequences, run_benchmark, synthetic_sequences
-from jaxmot.eval.sot_io import format_table
-from jaxmot.models.ettrack import ETTrack
-from jaxmot.models.sot_checkpoint import export_sot
-from jaxmot.ops.sot_geometry import score_grid
-from jaxmot.ops.sot_loss import sot_loss
-from jaxmot.trackers.sot_tracker import SOTTracker
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.sot.benchmark import davis_sequences, run_benchmark, synthetic_sequences
+from jaxmot.sot.checkpoint import export_sot
+from jaxmot.sot.configs import PRESETS, SOTExperiment, get_config
+from jaxmot.sot.geometry import score_grid
+from jaxmot.sot.loss import sot_loss
+from jaxmot.sot.model import ETTrack
+from jaxmot.sot.pairs import PairSampler, sources_from_config
+from jaxmot.sot.results_io import format_table
+from jaxmot.sot.tracker import SOTTracker
 from jaxmot.train import add_config_args, apply_args, train
 from jaxmot.train.export import command_line
 

@@ -5,7 +5,7 @@
 
 Runs the `longterm` tracker on `--scenes` validation scenes (demo-shaped, seeds of their
 own: never the demo's, never the ReID model's training or test scenes) for every gate
-of a grid and prints IDF1 per gate (jaxmot.appearance.calibration). With `--write`, the
+of a grid and prints IDF1 per gate (jaxmot.mot.calibration). With `--write`, the
 chosen gate is stored in the exported model's manifest (model.json), where
 `ReIDExtractor.from_checkpoint` and every pipeline pick it up.
 """
@@ -17,13 +17,13 @@ import dataclasses
 import pathlib
 import sys
 
-from jaxmot.appearance import EXTRACTORS, make_extractor
-from jaxmot.appearance.calibration import DEFAULT_GATES, tune_appearance_gate
-from jaxmot.data.atomic import atomic_write_json
-from jaxmot.data.synthetic import SceneConfig
-from jaxmot.models.reid_checkpoint import DEFAULT_CHECKPOINT, update_manifest
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.registry import EXTRACTORS, make_extractor
+from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
+from jaxmot.core.synthetic import SceneConfig
+from jaxmot.mot.calibration import DEFAULT_GATES, tune_appearance_gate
+from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT, update_manifest
 from jaxmot.train.export import command_line
-from jaxmot.utils.runtime import prefer_synchronous_cpu_dispatch
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """Scene configs shared by tests (importable: pytest puts tests/ on sys.path)."""
 
-from jaxmot.data import synthetic as syn
+from jaxmot.core import synthetic as syn
 
 # Small and fast: a quarter-VGA scene with people scaled to fit.
 SMALL_SCENE = syn.SceneConfig(

@@ -21,7 +21,7 @@ from typing import Any
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from jaxmot.data.atomic import atomic_write_json
+from jaxmot.core.atomic import atomic_write_json
 
 MANIFEST = "model.json"
 

@@ -25,7 +25,7 @@ from flax import nnx
 from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from jaxmot.data.atomic import atomic_write_json
+from jaxmot.core.atomic import atomic_write_json
 from jaxmot.train.checkpoint import Checkpoints
 from jaxmot.train.config import TrainConfig, config_to_dict, make_optimizer, make_schedule
 from jaxmot.train.ema import ema_params

@@ -14,7 +14,7 @@ import pathlib
 import warnings
 from typing import Any
 
-from jaxmot.data.atomic import atomic_open, json_safe
+from jaxmot.core.atomic import atomic_open, json_safe
 
 # Wall-clock fields: the only ones that differ between two runs of the same config.
 TIMING_FIELDS = ("examples_per_sec", "time")

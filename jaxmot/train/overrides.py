@@ -17,7 +17,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from jaxmot.utils.runtime import use_cpu_devices
+from jaxmot.core.runtime import use_cpu_devices
 
 C = TypeVar("C")
 

@@ -1,1 +1,0 @@
-"""One config per experiment; each preset's docstring holds the command that runs it."""

@@ -1,0 +1,193 @@
+"""Kalman states of all live tracks on the device, padded to a capacity bucket.
+
+Tracks own a slot (a row of `mean` / `cov`). A frame costs one jitted call whatever the
+number of tracks: the corrections decided in the previous frame (Kalman update of
+matched slots, initialisation of new ones) are kept on the host and applied lazily, at
+the start of the next frame's call, fused with the motion step of every live slot and
+the tracker's cost function. `flush()` applies them at once where the corrected state
+itself is needed (trackers that report Kalman boxes). Slots, detections and capacity are
+padded to buckets (`jaxmot.core.padding`), so a sequence compiles a handful of times.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmot.core import boxes as box_ops
+from jaxmot.core import kalman
+from jaxmot.core.padding import bucket_size
+
+# A benign state for empty slots: unit box at the origin, so padded rows stay finite.
+_EMPTY_MEASUREMENT = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
+
+# scorer(mean [C, 8], cov [C, 3, 4] blocks, track_inputs, det_inputs) -> cost [C, B]
+Scorer = Callable[..., jax.Array]
+
+
+def padded_det_xyah(det_xyxy: jax.Array) -> jax.Array:
+    """[M, 4] xyxy detections, padded rows all zero -> [M, 4] xyah for gating. Padded
+    rows get a unit bottom edge, so their aspect ratio stays finite (a 0/0 there would
+    put NaN into the gating distances)."""
+    return box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
+
+
+@functools.partial(jax.jit, static_argnames=("scorer", "with_overlap"))
+def correct_predict_and_score(
+    mean, cov, measurements, update_mask, init_mask, alive, lost, scorer, track_inputs,
+    det_inputs, with_overlap=False,
+):  # fmt: skip
+    """Pending corrections, then the motion step, then the tracker's costs.
+
+    Args:
+      mean: [C, 8]; cov: [C, 3, 4] per-coordinate blocks.
+      measurements [C, 4], update_mask, init_mask [C]: the previous frame's corrections
+        (see `correct`); alive, lost: [C] bool.
+      scorer: static cost function (None: no costs); track_inputs / det_inputs: pytrees
+        it reads, rows padded to C and B.
+
+    Returns:
+      mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None, and
+      and, with `with_overlap` (else None): for each live non-lost slot, the largest IoU of
+      its predicted box with a lost slot's [C] and that slot's index [C] (duplicate removal).
+    """
+    mean, cov, _ = apply_corrections(mean, cov, measurements, update_mask, init_mask)
+    # Lost tracks keep their size (JDE/ByteTrack zero the height velocity).
+    mean = mean.at[:, 7].set(jnp.where(lost, 0.0, mean[:, 7]))
+    predicted_mean, predicted_cov = kalman.predict_blocks(mean, cov)
+    mean = jnp.where(alive[:, None], predicted_mean, mean)
+    cov = jnp.where(alive[:, None, None], predicted_cov, cov)
+    cost = None if scorer is None else scorer(mean, cov, track_inputs, det_inputs)
+    overlap = None
+    if with_overlap:
+        xyxy = box_ops.xyah_to_xyxy(mean[:, :4])
+        iou = box_ops.iou_matrix(xyxy, xyxy)
+        iou = jnp.where((alive & ~lost)[:, None] & (alive & lost)[None, :], iou, 0.0)
+        overlap = (jnp.max(iou, axis=1), jnp.argmax(iou, axis=1))
+    return mean, cov, box_ops.xyah_to_xywh(mean[:, :4]), cost, overlap
+
+
+@jax.jit
+def apply_corrections(mean, cov, measurements, update_mask, init_mask):
+    """Kalman update where `update_mask`, (re)initialisation where `init_mask`.
+
+    Args:
+      mean: [C, 8]; cov: [C, 3, 4] per-coordinate blocks; measurements: [C, 4] xyah (row = slot);
+      update_mask, init_mask: [C] bool.
+
+    Returns:
+      mean, cov, boxes [C, 4] xywh.
+    """
+    updated_mean, updated_cov = kalman.update_blocks(mean, cov, measurements)
+    init_mean, init_cov = kalman.initiate_blocks(measurements)
+    mean = jnp.where(
+        update_mask[:, None], updated_mean, jnp.where(init_mask[:, None], init_mean, mean)
+    )
+    cov = jnp.where(
+        update_mask[:, None, None], updated_cov, jnp.where(init_mask[:, None, None], init_cov, cov)
+    )
+    return mean, cov, box_ops.xyah_to_xywh(mean[:, :4])
+
+
+class KalmanBank:
+    """Slot allocator plus device-resident Kalman state for a tracker."""
+
+    def __init__(self, capacity: int = 32):
+        self.capacity = 0
+        self._pending = None  # (measurements [C, 4], update_mask [C], init_mask [C])
+        self._no_corrections = None  # the same, empty, kept to copy from
+        self.mean = jnp.zeros((0, 8), jnp.float32)
+        self.cov = jnp.zeros((0, 3, 4), jnp.float32)  # per-coordinate blocks (ops.kalman)
+        self.alive = np.zeros(0, bool)
+        self.lost = np.zeros(0, bool)
+        self.boxes = np.zeros((0, 4), np.float32)  # host copy of the latest boxes, xywh
+        # After predict: per slot, the best IoU with a lost slot and that slot's index.
+        self.overlap = (np.zeros(0, np.float32), np.zeros(0, np.int32))
+        self._free: list[int] = []
+        self._grow(bucket_size(capacity))
+
+    def _grow(self, capacity: int) -> None:
+        self.flush()
+        extra = capacity - self.capacity
+        empty_mean, empty_cov = kalman.initiate_blocks(jnp.tile(_EMPTY_MEASUREMENT, (extra, 1)))
+        self.mean = jnp.concatenate([self.mean, empty_mean])
+        self.cov = jnp.concatenate([self.cov, empty_cov])
+        self.alive = np.concatenate([self.alive, np.zeros(extra, bool)])
+        self.lost = np.concatenate([self.lost, np.zeros(extra, bool)])
+        self.boxes = np.concatenate([self.boxes, np.zeros((extra, 4), np.float32)])
+        # Hand out low slots first (pop from the end).
+        self._free = list(range(capacity - 1, self.capacity - 1, -1)) + self._free
+        self.capacity = capacity
+
+    def allocate(self) -> int:
+        if not self._free:
+            self._grow(bucket_size(self.capacity + 1))
+        slot = self._free.pop()
+        self.alive[slot] = True
+        self.lost[slot] = False
+        return slot
+
+    def release(self, slot: int) -> None:
+        self.alive[slot] = False
+        self.lost[slot] = False
+        if self._pending is not None:  # a later owner of the slot must not inherit them
+            self._pending[1][slot] = self._pending[2][slot] = False
+        self._free.append(slot)
+
+    def predict(
+        self, scorer: Scorer | None = None, track_inputs=None, det_inputs=None,
+        with_overlap: bool = False,
+    ):  # fmt: skip
+        """Apply pending corrections and advance every live slot one frame.
+
+        Returns the scorer's cost matrix [C, B] (NumPy), or None without a scorer;
+        with `with_overlap`, also fills `self.overlap` (see correct_predict_and_score).
+        """
+        measurements, update_mask, init_mask = self._take_pending()
+        self.mean, self.cov, boxes, cost, overlap = correct_predict_and_score(
+            self.mean, self.cov, measurements, update_mask, init_mask,
+            self.alive, self.lost, scorer, track_inputs, det_inputs, with_overlap,
+        )  # fmt: skip
+        self.boxes = np.asarray(boxes)
+        if with_overlap:
+            self.overlap = (np.asarray(overlap[0]), np.asarray(overlap[1]))
+        return None if cost is None else np.asarray(cost)
+
+    def correct(self, update_slots, update_xyah, init_slots, init_xyah) -> None:
+        """Queue the update of `update_slots` with measurements [K, 4] xyah and the
+        initialisation of `init_slots`; they are applied by the next `predict` or `flush`.
+        """
+        if len(update_slots) == 0 and len(init_slots) == 0:
+            return
+        measurements, update_mask, init_mask = self._take_pending()
+        measurements[update_slots] = update_xyah
+        update_mask[update_slots] = True
+        measurements[init_slots] = init_xyah
+        init_mask[init_slots] = True
+        update_mask[init_slots] = False  # a (re)initialised slot starts afresh
+        self._pending = (measurements, update_mask, init_mask)
+
+    def flush(self) -> None:
+        """Apply queued corrections now (updates `mean`, `cov` and `boxes`)."""
+        if self._pending is None:
+            return
+        self.mean, self.cov, boxes = apply_corrections(self.mean, self.cov, *self._take_pending())
+        self.boxes = np.asarray(boxes)
+
+    def _take_pending(self):
+        pending = self._pending
+        self._pending = None
+        if pending is None:
+            if self._no_corrections is None or len(self._no_corrections[1]) != self.capacity:
+                self._no_corrections = (
+                    np.tile(_EMPTY_MEASUREMENT, (self.capacity, 1)),
+                    np.zeros(self.capacity, bool),
+                    np.zeros(self.capacity, bool),
+                )
+            # Copies: the caller fills them in; the template stays clean.
+            pending = tuple(a.copy() for a in self._no_corrections)
+        return pending
