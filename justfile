@@ -56,6 +56,6 @@ track-sot *ARGS:
 evaluate-sot *ARGS:
     {{python}} -m pipelines.evaluate_sot {{ARGS}}
 
-# E.T.Track vs OpenCV MIL on ../shared/data (DAVIS-2016, tennis).
+# E.T.Track vs OpenCV MIL on DAVIS-2016 and tennis under $JAXMOT_DATA (docs/sot.md).
 compare-sot *ARGS:
     {{python}} -m pipelines.compare_sot {{ARGS}}

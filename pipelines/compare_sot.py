@@ -1,8 +1,7 @@
 """E.T.Track against OpenCV's MIL on real sequences: success AUC side by side.
 
-  python -m pipelines.compare_sot [--davis ../shared/data/davis2016]
-      [--tennis ../shared/data/tennis] [--synthetic 0] [--checkpoint DIR] [--json OUT]
-      [--predictions DIR]
+  python -m pipelines.compare_sot [--davis DIR] [--tennis DIR] [--synthetic 0]
+      [--checkpoint DIR] [--json OUT] [--predictions DIR]
 
 Both trackers start from frame 0's ground-truth box of every sequence: DAVIS-2016
 sequences with boxes from the masks, and the tennis player with the project's sparse
@@ -10,16 +9,19 @@ hand-made ground truth (jaxmot/sot/annotations; 8 boxes, frames 0, 10, ..., 60, 
 plus optionally generated videos held out from training. Prints a table per tracker
 (OTB success AUC, precision at 20 px, normalised precision) and a summary, writes the
 scores as JSON and, with --predictions, each tracker's boxes as `<tracker>/<seq>.txt`
-(readable by `pipelines.evaluate_sot`).
+(readable by `pipelines.evaluate_sot`). The dataset folders default to `davis2016/` and
+`tennis/` under the data root ($JAXMOT_DATA, default ./data; docs/datasets.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import pathlib
 import sys
 
 from jaxmot.core.atomic import atomic_write_json, atomic_write_text
+from jaxmot.core.paths import data_root
 from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
 from jaxmot.sot.benchmark import (
     davis_sequences,
@@ -28,15 +30,13 @@ from jaxmot.sot.benchmark import (
     tennis_sequence,
 )
 from jaxmot.sot.results_io import format_table
-from pipelines.track_sot import MILGroup, format_boxes
-
-SHARED = pathlib.Path("../shared/data")
+from jaxmot.sot.run import TRACKERS, format_boxes, make_sot_tracker
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--davis", type=pathlib.Path, default=SHARED / "davis2016")
-    parser.add_argument("--tennis", type=pathlib.Path, default=SHARED / "tennis")
+    parser.add_argument("--davis", type=pathlib.Path, default=data_root() / "davis2016")
+    parser.add_argument("--tennis", type=pathlib.Path, default=data_root() / "tennis")
     parser.add_argument("--synthetic", type=int, default=0, help="generated videos to add")
     parser.add_argument("--checkpoint", help="exported E.T.Track (default: the shipped one)")
     parser.add_argument("--json", type=pathlib.Path)
@@ -57,9 +57,9 @@ def main(argv=None) -> int:
         print("error: no sequences to evaluate", file=sys.stderr)
         return 2
 
-    from jaxmot.sot.checkpoint import load_sot_tracker
-
-    trackers = {"ettrack": lambda: load_sot_tracker(args.checkpoint), "mil": MILGroup}
+    trackers = {
+        name: functools.partial(make_sot_tracker, name, args.checkpoint) for name in TRACKERS
+    }
     scores, predictions = run_benchmark(trackers, sequences)
     for name, table in scores.items():
         print(f"\n{name} ({table['fps']:.1f} frames/s, first-call compilation included)")

@@ -1,8 +1,10 @@
 """The demo: a synthetic sequence tracked by every tracker, evaluated side by side.
 
   python -m pipelines.demo [mot] [--workdir runs/demo] [--frames 150] [--seed 0]
-  python -m pipelines.demo sot   (single-object tracking: see pipelines/demo_sot.py)
-  python -m pipelines.demo jde   (JDE detects, embeds and tracks from pixels: demo_jde.py)
+  python -m pipelines.demo sot [--workdir runs/demo_sot] [--frames 150] [--seed 0]
+      (single-object tracking: jaxmot.sot.demo)
+  python -m pipelines.demo jde [--workdir runs/demo_jde] [--frames 150] [--seed 0]
+      (JDE detects, embeds and tracks from pixels: jaxmot.jde.demo)
 
 The parts run apart (`just demo`, `just demo sot`, `just demo jde`) so each stays short.
 
@@ -27,8 +29,9 @@ import time
 import numpy as np
 
 from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.bench_report import Column, format_table
 from jaxmot.core.eval.metrics import evaluate
-from jaxmot.core.eval.report import format_table
+from jaxmot.core.eval.report import format_table as format_metrics
 from jaxmot.core.extractor import embed_sequence_detections, gate_of
 from jaxmot.core.mot_io import read_sequence, write_results
 from jaxmot.core.registry import make_tracker
@@ -40,8 +43,18 @@ from jaxmot.mot.histogram import ColorHistogramExtractor
 from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT
 from jaxmot.reid.extractor import ReIDExtractor
 
-DEMO_TRACKERS = ("iou", "reid", "longterm")
 PARTS = ("mot", "sot", "jde")
+SUMMARY_COLUMNS = (
+    Column("tracker", 14, "tracker", left=True),
+    Column("MOTA", 6, lambda r: 100 * r["MOTA"], ".1f"),
+    Column("IDF1", 6, lambda r: 100 * r["IDF1"], ".1f"),
+    Column("HOTA", 6, lambda r: 100 * r["HOTA"], ".1f"),
+    Column("IDs", 5, "IDs", "d"),
+    Column("FPS", 8, "tracker_fps", ".0f"),
+    Column(
+        "gate", 5, lambda r: "" if r["appearance_gate"] is None else f"{r['appearance_gate']:.2f}"
+    ),
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,21 +64,39 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=SceneConfig.num_frames)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-video", action="store_true")
-    parser.add_argument("--reid-checkpoint", type=pathlib.Path, default=DEFAULT_CHECKPOINT,
-                        help="exported ReID model for the longterm+reid row")  # fmt: skip
+    parser.add_argument(
+        "--reid-checkpoint",
+        type=pathlib.Path,
+        default=DEFAULT_CHECKPOINT,
+        help="exported ReID model for the longterm+reid row",
+    )
     return parser.parse_args(argv)
+
+
+def run_part(part: str, argv: list[str]) -> int:
+    """`demo sot` / `demo jde`: the system's own demo (jaxmot.sot.demo, jaxmot.jde.demo)."""
+    if part == "sot":
+        import jaxmot.sot.demo as module
+    else:
+        import jaxmot.jde.demo as module
+    parser = argparse.ArgumentParser(description=module.__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path(f"runs/demo_{part}"))
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--checkpoint", type=pathlib.Path, help="exported model (default: the shipped one)"
+    )
+    parser.add_argument("--no-video", action="store_true")
+    args = parser.parse_args(argv)
+    prefer_synchronous_cpu_dispatch()
+    module.run_demo(args.workdir, args.frames, args.seed, args.checkpoint, video=not args.no_video)
+    return 0
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] in (["sot"], ["jde"]):
-        import importlib
-
-        part = importlib.import_module(f"pipelines.demo_{argv[0]}")
-        parser = argparse.ArgumentParser(description=part.__doc__.splitlines()[0])
-        part.add_arguments(parser)
-        prefer_synchronous_cpu_dispatch()
-        return part.run(parser.parse_args(argv[1:]))
+        return run_part(argv[0], argv[1:])
     args = parse_args(argv)
     prefer_synchronous_cpu_dispatch()
     workdir = args.workdir
@@ -76,8 +107,11 @@ def main(argv=None) -> int:
     hist = ColorHistogramExtractor()
     histogram = embed_sequence_detections(sequence, hist, "embedding crops (colour histograms)")
     # (label, tracker, features, appearance gate tuned for those features)
-    runs_to_do = [("iou", "iou", None, None), ("reid", "reid", histogram, gate_of(hist)),
-                  ("longterm", "longterm", histogram, gate_of(hist))]  # fmt: skip
+    runs_to_do = [
+        ("iou", "iou", None, None),
+        ("reid", "reid", histogram, gate_of(hist)),
+        ("longterm", "longterm", histogram, gate_of(hist)),
+    ]
     if args.reid_checkpoint.exists():
         reid = ReIDExtractor.from_checkpoint(args.reid_checkpoint)
         learned = embed_sequence_detections(sequence, reid, "embedding crops (learned ReID)")
@@ -93,10 +127,13 @@ def main(argv=None) -> int:
 
     rows = {}
     runs = {}
-    gates = {label: gate for label, _, _, gate in runs_to_do}
     for label, name, features, gate in runs_to_do:
-        tracker = make_tracker(name, sequence.info.frame_rate, appearance_gate=gate,
-                               gnn_checkpoint=REID_FEATURES_CHECKPOINT)  # fmt: skip
+        tracker = make_tracker(
+            name,
+            sequence.info.frame_rate,
+            appearance_gate=gate,
+            gnn_checkpoint=REID_FEATURES_CHECKPOINT,
+        )
         warm = track_sequence(tracker, sequence, features=features)  # compiles
         # Fastest of three passes: the others differ by noise from the rest of the machine.
         passes = [track_sequence(tracker, sequence, features=features) for _ in range(3)]
@@ -105,24 +142,20 @@ def main(argv=None) -> int:
         runs[label] = run
         write_results(workdir / "results" / label / f"{sequence.info.name}.txt", run.results)
         metrics = evaluate({sequence.info.name: (sequence.gt, run.results)})
-        rows[label] = {**metrics["OVERALL"], "tracker_fps": run.tracker_fps,
-                       "appearance_gate": gate}  # fmt: skip
-        print(f"\n{label}\n{format_table(metrics)}")
+        rows[label] = {
+            **metrics["OVERALL"],
+            "tracker_fps": run.tracker_fps,
+            "appearance_gate": gate,
+        }
+        print(f"\n{label}\n{format_metrics(metrics)}")
 
-    header = (f"{'tracker':14s} {'MOTA':>6s} {'IDF1':>6s} {'HOTA':>6s} {'IDs':>5s} "
-              f"{'FPS':>8s} {'gate':>5s}")  # fmt: skip
-    lines = [header, "-" * len(header)]
-    for name, m in rows.items():
-        gate = "" if gates[name] is None else f"{gates[name]:.2f}"
-        lines.append(
-            f"{name:14s} {100 * m['MOTA']:6.1f} {100 * m['IDF1']:6.1f} {100 * m['HOTA']:6.1f} "
-            f"{m['IDs']:5d} {m['tracker_fps']:8.0f} {gate:>5s}"
-        )
-    summary = "\n".join(lines)
-    print(f"\nSynthetic sequence {seq_dir} ({sequence.info.length} frames); FPS = tracker only,"
-          f" after warm-up; reid/longterm: colour histograms, longterm+reid: learned ReID;"
-          f" gate: appearance gate tuned for the features on validation scenes"
-          f"\n{summary}")  # fmt: skip
+    summary = format_table(SUMMARY_COLUMNS, [{"tracker": n, **m} for n, m in rows.items()])
+    print(
+        f"\nSynthetic sequence {seq_dir} ({sequence.info.length} frames); FPS = tracker only,"
+        f" after warm-up; reid/longterm: colour histograms, longterm+reid: learned ReID;"
+        f" gate: appearance gate tuned for the features on validation scenes"
+        f"\n{summary}"
+    )
     atomic_write_json(workdir / "summary.json", rows)
 
     if not args.no_video:

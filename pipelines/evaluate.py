@@ -12,8 +12,8 @@ import sys
 
 from jaxmot.core.eval.metrics import evaluate
 from jaxmot.core.eval.pairs import load_pairs
-from jaxmot.core.eval.report import format_table, write_json
-from jaxmot.core.mot_io import MOTFormatError
+from jaxmot.core.eval.report import format_table
+from jaxmot.core.eval.scoring import score_and_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,15 +56,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        metrics = evaluate(load_pairs(args.gt, args.results))
-    except (FileNotFoundError, MOTFormatError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_table(metrics))
-    if args.json:
-        write_json(args.json, metrics)
-    return 0
+
+    def score():
+        return evaluate(load_pairs(args.gt, args.results))
+
+    return score_and_report(score, format_table, args.json)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jaxmot.core.eval.report import write_json
+from jaxmot.core.eval.scoring import score_and_report
 from jaxmot.sot.metrics import FIRST_FRAME_MODES, evaluate_sequences
 from jaxmot.sot.results_io import format_table, load_sequence_pairs
 
@@ -65,16 +65,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
+
+    def score():
         pairs = load_sequence_pairs(args.predictions, args.groundtruth)
-        metrics = evaluate_sequences(pairs, first_frame=args.first_frame)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_table(metrics))
-    if args.json:
-        write_json(args.json, metrics)
-    return 0
+        return evaluate_sequences(pairs, first_frame=args.first_frame)
+
+    return score_and_report(score, format_table, args.json)
 
 
 if __name__ == "__main__":

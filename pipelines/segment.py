@@ -19,56 +19,8 @@ import argparse
 import pathlib
 import sys
 
-import cv2
-import numpy as np
-from tqdm.auto import tqdm
-
-from jaxmot.core.atomic import atomic_open
-from jaxmot.core.images import read_grey, read_rgb
 from jaxmot.seg.checkpoint import JOINT_CHECKPOINT, load_segmenter
-from jaxmot.seg.data import crop_to_multiple, patch_pool
-from jaxmot.seg.evaluate import predict
-from jaxmot.seg.metrics import upsample_probabilities
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-OVERLAY_COLOR = np.array([255, 64, 32], np.float32)  # RGB
-
-
-def read_low_res(path: pathlib.Path, height: int, width: int, patch: int) -> np.ndarray:
-    """A grey PNG -> [height/patch, width/patch, 1] float32 in [0, 1].
-
-    A map at least as large as the (cropped) image is a full-resolution mask: it is
-    cropped like the image and pooled to the patch grid by area. Anything smaller is
-    resized to the grid (area interpolation)."""
-    grey = read_grey(path)
-    x = grey.astype(np.float32) / 255.0
-    if x.shape[0] >= height and x.shape[1] >= width:
-        return patch_pool(x[:height, :width] > 0.5, patch, "area")[..., None]
-    grid = (width // patch, height // patch)
-    return cv2.resize(x, grid, interpolation=cv2.INTER_AREA)[..., None]
-
-
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """RGB uint8 image with the mask tinted and outlined."""
-    out = image.astype(np.float32)
-    out[mask] = (1 - alpha) * out[mask] + alpha * OVERLAY_COLOR
-    out = out.astype(np.uint8)
-    outline = mask.astype(np.uint8)
-    contours, _ = cv2.findContours(outline, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(out, contours, -1, (255, 255, 255), 1)
-    return out
-
-
-def write_image(path: pathlib.Path, rgb_or_grey: np.ndarray) -> None:
-    """Encode and write atomically (a crash never leaves a truncated file)."""
-    img = rgb_or_grey
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(path.suffix, img)
-    if not ok:
-        raise ValueError(f"{path}: cannot encode")
-    with atomic_open(path, "wb") as f:
-        f.write(data.tobytes())
+from jaxmot.seg.segment import IMAGE_SUFFIXES, image_files, segment_images
 
 
 def main(argv=None) -> int:
@@ -84,41 +36,22 @@ def main(argv=None) -> int:
 
     if not args.images.is_dir():
         parser.error(f"--images {args.images} is not a folder")
-    paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    paths = image_files(args.images)
     if not paths:
         parser.error(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {args.images}")
     model, manifest = load_segmenter(args.checkpoint)
-    kind = model.config.kind
-    if kind == "joint" and args.low_res is None:
+    if model.config.kind == "joint" and args.low_res is None:
         parser.error(f"{args.checkpoint} is a joint upsampler: give --low-res DIR")
-    data = manifest.get("experiment", {}).get("data", {})
-    patch = model.config.patch_size if kind == "joint" else int(data.get("vit_patch", 16))
-    vit = None
-    if kind != "joint":
-        from jaxmot.seg.vit_features import FrozenViTFeatures
-
-        checkpoint = args.vit_checkpoint or data.get("vit_checkpoint")
-        vit = FrozenViTFeatures(patch, checkpoint, seed=int(data.get("seed", 0)), batch_size=1)
-        print(f"features: {vit.description}")
-
-    args.output.mkdir(parents=True, exist_ok=True)
-    for path in tqdm(paths, unit="image", disable=args.no_progress):
-        image = crop_to_multiple(read_rgb(path), patch)
-        h, w = image.shape[:2]
-        if kind == "joint":
-            matches = [p for p in args.low_res.glob(path.stem + ".*")]
-            if not matches:
-                raise FileNotFoundError(f"no low-resolution map for {path.name} in {args.low_res}")
-            low = read_low_res(matches[0], h, w, patch)
-        else:
-            low = vit(image[None])[0]
-        prob = predict(model, low[None], image[None], batch_size=1)[0]
-        if prob.shape != (h, w):  # the linear probe predicts on the patch grid
-            prob = upsample_probabilities(prob, (h, w))
-        mask = prob >= args.threshold
-        write_image(args.output / f"{path.stem}_mask.png", mask.astype(np.uint8) * 255)
-        write_image(args.output / f"{path.stem}_prob.png", np.round(prob * 255).astype(np.uint8))
-        write_image(args.output / f"{path.stem}_overlay.jpg", overlay(image, mask))
+    segment_images(
+        model,
+        manifest,
+        paths,
+        args.output,
+        low_res=args.low_res,
+        vit_checkpoint=args.vit_checkpoint,
+        threshold=args.threshold,
+        progress=not args.no_progress,
+    )
     print(f"wrote masks and overlays of {len(paths)} images to {args.output}")
     return 0
 

@@ -32,72 +32,75 @@ import sys
 from jaxmot.core.extractor import gate_of
 from jaxmot.core.features import load_features
 from jaxmot.core.mot_io import MOTFormatError, read_sequence, write_results
-from jaxmot.core.registry import EXTRACTORS, TRACKER_NAMES, make_extractor, make_tracker
+from jaxmot.core.registry import (
+    EXTRACTORS,
+    TRACKER_NAMES,
+    make_extractor,
+    make_tracker,
+    needs_features,
+)
 from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
 from jaxmot.core.sequence import track_sequence
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    path = pathlib.Path
+    p.add_argument(
         "--sequence",
         required=True,
-        type=pathlib.Path,
+        type=path,
         help="sequence folder (seqinfo.ini, det/det.txt, img1/ or a video)",
     )
-    parser.add_argument("--tracker", default="iou", choices=TRACKER_NAMES)
-    parser.add_argument(
-        "--output", required=True, type=pathlib.Path, help="MOTChallenge results file to write"
-    )
-    parser.add_argument("--video", type=pathlib.Path, help="also draw the tracks into this .mp4")
-    parser.add_argument(
+    p.add_argument("--tracker", default="iou", choices=TRACKER_NAMES)
+    p.add_argument("--output", required=True, type=path, help="MOTChallenge results file to write")
+    p.add_argument("--video", type=path, help="also draw the tracks into this .mp4")
+    p.add_argument(
         "--features",
-        type=pathlib.Path,
-        help=".npz of precomputed features: detections with their features (replaces "
-        "det.txt), or only 'features', one row per det/det.txt line",
+        type=path,
+        help=".npz of precomputed features: detections with their features "
+        "(replaces det.txt), or only 'features', one row per det/det.txt line",
     )
-    parser.add_argument(
+    p.add_argument(
         "--appearance",
         default="reid",
         choices=EXTRACTORS,
         help="embedding of detection crops for reid/longterm",
     )
-    parser.add_argument(
-        "--reid-checkpoint",
-        type=pathlib.Path,
-        help="exported ReID model (default: the shipped one)",
+    p.add_argument(
+        "--reid-checkpoint", type=path, help="exported ReID model (default: the shipped one)"
     )
-    parser.add_argument(
+    p.add_argument(
         "--gnn-checkpoint",
-        type=pathlib.Path,
-        help="exported GNN model for --tracker gnn (default: the shipped gnn_mot17_sim, "
-        "trained on simulated embeddings; checkpoints/gnn_synthetic_reid matches the "
-        "shipped ReID model's features)",
+        type=path,
+        help="exported GNN model for --tracker gnn (default: the shipped "
+        "gnn_mot17_sim, trained on simulated embeddings; "
+        "checkpoints/gnn_synthetic_reid matches the shipped ReID model's features)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--appearance-gate",
         type=float,
         help="largest cosine distance of a match (default: tuned for the extractor)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--jde-checkpoint",
-        type=pathlib.Path,
+        type=path,
         help="exported JDE model for --tracker jde on frames (default: the shipped one)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--save-detections",
-        type=pathlib.Path,
+        type=path,
         help="--tracker jde on frames: also write its detections and embeddings (.npz)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--patience",
         type=int,
         help="frames (at 30 fps) a lost track is kept: longterm (default 20) and gnn "
         "(default: the patience tuned for its checkpoint)",
     )
-    parser.add_argument("--min-score", type=float, default=None, help="drop weaker detections")
-    parser.add_argument("--no-progress", action="store_true")
-    return parser.parse_args(argv)  # fmt: skip
+    p.add_argument("--min-score", type=float, default=None, help="drop weaker detections")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
@@ -125,16 +128,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--save-detections needs --tracker jde on frames (no --features)")
     if args.jde_checkpoint is not None and args.tracker != "jde":
         raise ValueError(f"--jde-checkpoint is for --tracker jde, not {args.tracker}")
-    tracker = make_tracker(args.tracker, sequence.info.frame_rate,
-                           gnn_checkpoint=args.gnn_checkpoint, patience=args.patience)  # fmt: skip
-    if args.tracker == "jde" and args.jde_checkpoint is not None:
-        # the association settings stored with the model
-        from jaxmot.jde.checkpoint import load_jde
-        from jaxmot.jde.tracker import JDETracker
-
-        tracker = JDETracker(load_jde(args.jde_checkpoint)[2], sequence.info.frame_rate)
     extractor = None
-    if tracker.needs_features and features is None:
+    if needs_features(args.tracker) and features is None:
         if not sequence.has_images:
             raise ValueError(
                 f"--tracker {args.tracker} embeds detection crops, but {args.sequence} has no "
@@ -142,10 +137,7 @@ def run(args: argparse.Namespace) -> int:
             )
         extractor = make_extractor(args.appearance, args.reid_checkpoint)
     gate = args.appearance_gate if args.appearance_gate is not None else gate_of(extractor)
-    if gate is not None and args.tracker != "jde":  # jde bounds a fused cost, no gate
-        tracker = make_tracker(args.tracker, sequence.info.frame_rate, appearance_gate=gate,
-                               gnn_checkpoint=args.gnn_checkpoint,
-                               patience=args.patience)  # fmt: skip
+    tracker = build_tracker(args, sequence.info.frame_rate, gate)
     result = track_sequence(
         tracker,
         sequence,
@@ -172,6 +164,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_tracker(args: argparse.Namespace, frame_rate: float, gate: float | None):
+    """The one tracker of this run: `--tracker` with its appearance gate, patience and
+    GNN checkpoint, or the jde tracker with the association settings stored with
+    `--jde-checkpoint`."""
+    if args.tracker == "jde":
+        if args.jde_checkpoint is not None:
+            from jaxmot.jde.checkpoint import load_jde
+            from jaxmot.jde.tracker import JDETracker
+
+            if args.patience is not None:
+                raise ValueError("patience applies to longterm and gnn, not jde")
+            return JDETracker(load_jde(args.jde_checkpoint)[2], frame_rate)
+        gate = None  # jde bounds a fused cost, not a cosine distance: no gate
+    return make_tracker(
+        args.tracker,
+        frame_rate,
+        appearance_gate=gate,
+        gnn_checkpoint=args.gnn_checkpoint,
+        patience=args.patience,
+    )
+
+
 def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
     """Detect, embed and track every frame with the JDE model (module docstring)."""
     import time
@@ -182,9 +196,8 @@ def run_jde_on_frames(args: argparse.Namespace, sequence) -> int:
     from jaxmot.core.features import save_detection_features
     from jaxmot.core.mot_io import Detections
     from jaxmot.core.sequence import track_frames
-    from jaxmot.jde.benchmark import above
     from jaxmot.jde.checkpoint import load_jde
-    from jaxmot.jde.detector import JDEDetector
+    from jaxmot.jde.detector import JDEDetector, above
     from jaxmot.jde.tracker import JDETracker
 
     if not sequence.has_images or sequence.info.length < 1:

@@ -21,11 +21,9 @@ import time
 
 import numpy as np
 
-from jaxmot.core.atomic import atomic_write_text
 from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
+from jaxmot.sot.run import TRACKERS, make_sot_tracker, track_video, write_boxes
 from jaxmot.sot.sequences import count_frames, iter_frames
-
-TRACKERS = ("ettrack", "mil")
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -38,68 +36,34 @@ def parse_box(text: str) -> np.ndarray:
     return box
 
 
-def format_boxes(boxes: np.ndarray) -> str:
-    return "".join(",".join(f"{v:.2f}" for v in row) + "\n" for row in boxes)
-
-
-class MILGroup:
-    """OpenCV MIL on several targets of one video, with SOTTracker's interface."""
-
-    def __init__(self):
-        self.trackers = []
-
-    def init(self, frames, boxes):
-        from jaxmot.sot.opencv_baseline import MILTracker
-
-        self.trackers = [MILTracker() for _ in boxes]
-        for tracker, frame, box in zip(self.trackers, frames, boxes, strict=True):
-            tracker.init(frame, box)
-
-    def update(self, frames):
-        return np.stack([t.update(f) for t, f in zip(self.trackers, frames, strict=True)])
-
-
-def make_tracker(name: str, checkpoint: str | None):
-    if name == "mil":
-        return MILGroup()
-    from jaxmot.sot.checkpoint import load_sot_tracker
-
-    return load_sot_tracker(checkpoint)
-
-
-def track(tracker, frames, init_boxes: np.ndarray, *, draw=None):
-    """Run `tracker` over `frames`; yields (frame index, [N, 4] boxes) per frame."""
-    n = len(init_boxes)
-    for t, frame in enumerate(frames):
-        if t == 0:
-            tracker.init([frame] * n, init_boxes)
-            boxes = init_boxes.copy()
-        else:
-            boxes = tracker.update([frame] * n)
-        if draw is not None:
-            draw(frame, boxes)
-        yield t, boxes
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--frames", type=pathlib.Path, help="folder of jpg/png frames")
     source.add_argument("--video", type=pathlib.Path, help="video file")
-    parser.add_argument("--init", type=parse_box, action="append", default=[],
-                        help="first-frame box x,y,w,h (repeat for several targets)")  # fmt: skip
-    parser.add_argument("--init-file", type=pathlib.Path,
-                        help="file with one x,y,w,h line per target")  # fmt: skip
+    parser.add_argument(
+        "--init",
+        type=parse_box,
+        action="append",
+        default=[],
+        help="first-frame box x,y,w,h (repeat for several targets)",
+    )
+    parser.add_argument(
+        "--init-file", type=pathlib.Path, help="file with one x,y,w,h line per target"
+    )
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--video-out", type=pathlib.Path, help="draw the boxes into this video")
     parser.add_argument("--tracker", choices=TRACKERS, default="ettrack")
     parser.add_argument("--checkpoint", help="exported E.T.Track (default: the shipped one)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --video-out")
     parser.add_argument(
-        "--cpu-devices", type=int, default=1, metavar="N",
+        "--cpu-devices",
+        type=int,
+        default=1,
+        metavar="N",
         help="on CPU, split the host into N JAX devices (0: one per core); several targets "
-             "are then searched on all of them (one target always runs on one)",
-    )  # fmt: skip
+        "are then searched on all of them (one target always runs on one)",
+    )
     args = parser.parse_args(argv)
     # Before JAX starts: one small jitted call per frame, whose result is needed at once
     # (as pipelines.track), and the device split.
@@ -122,7 +86,7 @@ def main(argv=None) -> int:
 
     try:
         total = count_frames(**source)
-        tracker = make_tracker(args.tracker, args.checkpoint)
+        tracker = make_sot_tracker(args.tracker, args.checkpoint)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -139,19 +103,19 @@ def main(argv=None) -> int:
 
     results = np.zeros((total, len(init_boxes), 4))
     start = time.perf_counter()
-    for t, boxes in tqdm(track(tracker, iter_frames(**source), init_boxes, draw=draw),
-                         total=total, unit="frame"):  # fmt: skip
+    for t, boxes in tqdm(
+        track_video(tracker, iter_frames(**source), init_boxes, draw=draw),
+        total=total,
+        unit="frame",
+    ):
         results[t] = boxes
     elapsed = time.perf_counter() - start
-    print(f"{args.tracker}: {total} frames x {len(init_boxes)} target(s) in {elapsed:.1f} s "
-          f"({total / elapsed:.1f} frames/s, first frame and compilation included)")  # fmt: skip
+    print(
+        f"{args.tracker}: {total} frames x {len(init_boxes)} target(s) in {elapsed:.1f} s "
+        f"({total / elapsed:.1f} frames/s, first frame and compilation included)"
+    )
 
-    if len(init_boxes) == 1:
-        atomic_write_text(args.output, format_boxes(results[:, 0]))
-    else:
-        args.output.mkdir(parents=True, exist_ok=True)
-        for i in range(len(init_boxes)):
-            atomic_write_text(args.output / f"target{i}.txt", format_boxes(results[:, i]))
+    write_boxes(args.output, results)
     print(f"boxes -> {args.output}")
     if args.video_out is not None:
         from jaxmot.core.draw import write_video

@@ -22,22 +22,28 @@ from jaxmot.core.registry import EXTRACTORS, make_extractor
 from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
 from jaxmot.core.synthetic import SceneConfig
 from jaxmot.mot.calibration import DEFAULT_GATES, tune_appearance_gate
-from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT, update_manifest
-from jaxmot.train.export import command_line
+from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT
+from jaxmot.train.export import command_line, update_manifest
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extractor", choices=EXTRACTORS, default="reid")
-    parser.add_argument("--checkpoint", type=pathlib.Path, default=DEFAULT_CHECKPOINT,
-                        help="exported ReID model (--extractor reid)")  # fmt: skip
+    parser.add_argument(
+        "--checkpoint",
+        type=pathlib.Path,
+        default=DEFAULT_CHECKPOINT,
+        help="exported ReID model (--extractor reid)",
+    )
     parser.add_argument("--scenes", type=int, default=6, help="validation scenes")
     parser.add_argument("--seed", type=int, default=0, help="seed of the validation stream")
-    parser.add_argument("--frames", type=int, default=SceneConfig.num_frames,
-                        help="frames per validation scene")  # fmt: skip
+    parser.add_argument(
+        "--frames", type=int, default=SceneConfig.num_frames, help="frames per validation scene"
+    )
     parser.add_argument("--gates", type=float, nargs="+", default=list(DEFAULT_GATES))
-    parser.add_argument("--write", action="store_true",
-                        help="store the chosen gate in the checkpoint's model.json")  # fmt: skip
+    parser.add_argument(
+        "--write", action="store_true", help="store the chosen gate in the checkpoint's model.json"
+    )
     parser.add_argument("--json", type=pathlib.Path, help="write the table here as JSON")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -51,10 +57,18 @@ def main(argv=None) -> int:
     prefer_synchronous_cpu_dispatch()
     extractor = make_extractor(args.extractor, args.checkpoint)
     scene = dataclasses.replace(SceneConfig(), num_frames=args.frames)
-    tuning = tune_appearance_gate(extractor, args.scenes, args.gates, seed=args.seed,
-                                  scene=scene, progress=not args.no_progress)  # fmt: skip
-    print(f"longterm tracker, {args.extractor} features, {args.scenes} validation scenes\n"
-          f"{tuning.table()}")  # fmt: skip
+    tuning = tune_appearance_gate(
+        extractor,
+        args.scenes,
+        args.gates,
+        seed=args.seed,
+        scene=scene,
+        progress=not args.no_progress,
+    )
+    print(
+        f"longterm tracker, {args.extractor} features, {args.scenes} validation scenes\n"
+        f"{tuning.table()}"
+    )
     if args.json:
         atomic_write_json(args.json, tuning.to_json())
     if args.write:

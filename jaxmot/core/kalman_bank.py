@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxmot.core import boxes as box_ops
 from jaxmot.core import kalman
-from jaxmot.core.padding import bucket_size
+from jaxmot.core.padding import bucket_size, pad_rows
 
 # A benign state for empty slots: unit box at the origin, so padded rows stay finite.
 _EMPTY_MEASUREMENT = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
@@ -36,11 +36,53 @@ def padded_det_xyah(det_xyxy: jax.Array) -> jax.Array:
     return box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
 
 
+# --- building blocks of scorers (they run inside the jitted `correct_predict_and_score`)
+
+
+def detection_inputs(boxes_xywh: np.ndarray, features: np.ndarray, size: int) -> dict:
+    """A frame's detections for a scorer, rows zero-padded to `size`: boxes_xyxy
+    [size, 4] float32 and features [size, D]."""
+    return {
+        "boxes_xyxy": pad_rows(box_ops.xywh_to_xyxy(boxes_xywh), size),
+        "features": pad_rows(features, size),
+    }
+
+
+def appearance_distance(track_features: jax.Array, det_features: jax.Array) -> jax.Array:
+    """[C, B] cosine distance 1 - <t, d / |d|>. track_features [C, D] are L2-normalised
+    already (zero rows for free slots); det_features [B, D] any norm (zero rows for
+    padding stay zero, at distance 1)."""
+    det_features = det_features / jnp.maximum(
+        jnp.linalg.norm(det_features, axis=-1, keepdims=True), 1e-12
+    )
+    return 1.0 - track_features @ det_features.T
+
+
+def gating_distance(mean: jax.Array, cov: jax.Array, det_xyxy: jax.Array) -> jax.Array:
+    """[C, B] squared Mahalanobis distance of each (padded) detection from each slot's
+    predicted state (mean [C, 8], cov [C, 3, 4] blocks), in xyah."""
+    return kalman.gating_distance_blocks(mean, cov, padded_det_xyah(det_xyxy))
+
+
+def predicted_iou(mean: jax.Array, det_xyxy: jax.Array) -> jax.Array:
+    """[C, B] IoU of each slot's predicted box (mean [C, 8]) with each detection."""
+    return box_ops.iou_matrix(box_ops.xyah_to_xyxy(mean[:, :4]), det_xyxy)
+
+
 @functools.partial(jax.jit, static_argnames=("scorer", "with_overlap"))
 def correct_predict_and_score(
-    mean, cov, measurements, update_mask, init_mask, alive, lost, scorer, track_inputs,
-    det_inputs, with_overlap=False,
-):  # fmt: skip
+    mean,
+    cov,
+    measurements,
+    update_mask,
+    init_mask,
+    alive,
+    lost,
+    scorer,
+    track_inputs,
+    det_inputs,
+    with_overlap=False,
+):
     """Pending corrections, then the motion step, then the tracker's costs.
 
     Args:
@@ -139,9 +181,12 @@ class KalmanBank:
         self._free.append(slot)
 
     def predict(
-        self, scorer: Scorer | None = None, track_inputs=None, det_inputs=None,
+        self,
+        scorer: Scorer | None = None,
+        track_inputs=None,
+        det_inputs=None,
         with_overlap: bool = False,
-    ):  # fmt: skip
+    ):
         """Apply pending corrections and advance every live slot one frame.
 
         Returns the scorer's cost matrix [C, B] (NumPy), or None without a scorer;
@@ -149,9 +194,18 @@ class KalmanBank:
         """
         measurements, update_mask, init_mask = self._take_pending()
         self.mean, self.cov, boxes, cost, overlap = correct_predict_and_score(
-            self.mean, self.cov, measurements, update_mask, init_mask,
-            self.alive, self.lost, scorer, track_inputs, det_inputs, with_overlap,
-        )  # fmt: skip
+            self.mean,
+            self.cov,
+            measurements,
+            update_mask,
+            init_mask,
+            self.alive,
+            self.lost,
+            scorer,
+            track_inputs,
+            det_inputs,
+            with_overlap,
+        )
         self.boxes = np.asarray(boxes)
         if with_overlap:
             self.overlap = (np.asarray(overlap[0]), np.asarray(overlap[1]))

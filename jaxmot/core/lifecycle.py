@@ -222,8 +222,9 @@ class TrackSet:
         )
         xyah = box_ops.xywh_to_xyah(np.asarray(boxes_xywh, np.float32)[used])
         k = len(update_dets)
-        self.bank.correct(np.asarray(update_slots, np.int64), xyah[:k],
-                          np.asarray(init_slots, np.int64), xyah[k:])  # fmt: skip
+        self.bank.correct(
+            np.asarray(update_slots, np.int64), xyah[:k], np.asarray(init_slots, np.int64), xyah[k:]
+        )
         for track in self.tracks:
             if track.state == TrackState.REMOVED:
                 self.bank.release(track.slot)

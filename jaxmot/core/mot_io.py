@@ -20,8 +20,8 @@ import configparser
 import os
 import pathlib
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass, field, fields
+from typing import Any, Self
 
 import numpy as np
 
@@ -47,16 +47,20 @@ class MOTFormatError(ValueError):
 class _FrameRows:
     """Shared behaviour of per-row tables sorted by frame (the dataclasses below).
 
-    Subclasses declare `_dtypes` (field name -> dtype, "frames" first). Construction
+    Subclasses declare their columns with `_column(dtype)`, "frames" first. Construction
     coerces dtypes, checks lengths, sorts stably by frame (so equal frames keep file
     order) and indexes the frames so `for_frame` is a dict lookup.
     """
 
-    _dtypes: ClassVar[dict[str, Any]]
     _slices: dict[int, tuple[int, int]]
 
+    @classmethod
+    def _columns(cls) -> dict[str, Any]:
+        """Column name -> dtype, in declaration order."""
+        return {f.name: f.metadata["dtype"] for f in fields(cls) if "dtype" in f.metadata}
+
     def __post_init__(self) -> None:
-        arrays = {k: np.asarray(getattr(self, k), dtype=dt) for k, dt in self._dtypes.items()}
+        arrays = {k: np.asarray(getattr(self, k), dtype=dt) for k, dt in self._columns().items()}
         n = len(arrays["frames"])
         if "boxes" in arrays:
             arrays["boxes"] = arrays["boxes"].reshape(-1, 4)
@@ -87,11 +91,16 @@ class _FrameRows:
 
     def select(self, index: np.ndarray) -> Self:
         """A new table with the rows `index` (bool mask [K] or integer indices)."""
-        return type(self)(**{k: getattr(self, k)[index] for k in self._dtypes})
+        return type(self)(**{k: getattr(self, k)[index] for k in self._columns()})
 
 
 # eq=False: a generated __eq__ would compare arrays with `==`, which is ambiguous.
 _table = dataclass(frozen=True, eq=False)
+
+
+def _column(dtype: Any) -> Any:
+    """A table column (a required field), coerced to `dtype` on construction."""
+    return field(metadata={"dtype": dtype})
 
 
 @_table
@@ -101,15 +110,10 @@ class Detections(_FrameRows):
     frames: [K] int32, 1-based; boxes: [K, 4] float32 xywh pixels; scores: [K] float32.
     """
 
-    frames: np.ndarray
-    boxes: np.ndarray
-    scores: np.ndarray
+    frames: np.ndarray = _column(np.int32)
+    boxes: np.ndarray = _column(np.float32)
+    scores: np.ndarray = _column(np.float32)
     _slices: dict = field(init=False, repr=False)
-    _dtypes: ClassVar[dict[str, Any]] = {
-        "frames": np.int32,
-        "boxes": np.float32,
-        "scores": np.float32,
-    }
 
 
 @_table
@@ -121,21 +125,13 @@ class GroundTruth(_FrameRows):
     visibility: [K] float32 (-1 when absent).
     """
 
-    frames: np.ndarray
-    ids: np.ndarray
-    boxes: np.ndarray
-    flags: np.ndarray
-    classes: np.ndarray
-    visibility: np.ndarray
+    frames: np.ndarray = _column(np.int32)
+    ids: np.ndarray = _column(np.int32)
+    boxes: np.ndarray = _column(np.float32)
+    flags: np.ndarray = _column(np.int32)
+    classes: np.ndarray = _column(np.int32)
+    visibility: np.ndarray = _column(np.float32)
     _slices: dict = field(init=False, repr=False)
-    _dtypes: ClassVar[dict[str, Any]] = {
-        "frames": np.int32,
-        "ids": np.int32,
-        "boxes": np.float32,
-        "flags": np.int32,
-        "classes": np.int32,
-        "visibility": np.float32,
-    }
 
 
 @_table
@@ -145,17 +141,11 @@ class TrackResults(_FrameRows):
     frames, ids: [K] int32; boxes: [K, 4] float32 xywh; scores: [K] float32.
     """
 
-    frames: np.ndarray
-    ids: np.ndarray
-    boxes: np.ndarray
-    scores: np.ndarray
+    frames: np.ndarray = _column(np.int32)
+    ids: np.ndarray = _column(np.int32)
+    boxes: np.ndarray = _column(np.float32)
+    scores: np.ndarray = _column(np.float32)
     _slices: dict = field(init=False, repr=False)
-    _dtypes: ClassVar[dict[str, Any]] = {
-        "frames": np.int32,
-        "ids": np.int32,
-        "boxes": np.float32,
-        "scores": np.float32,
-    }
 
 
 @dataclass(frozen=True)
@@ -339,9 +329,13 @@ def read_gt(path: str | os.PathLike) -> GroundTruth:
     checks = _value_checks(v, range(9), (0, 1, 6, 7), (4, 5))
     _check(path, v, linenos, _GT_FIELDS, checks)
     return GroundTruth(
-        frames=v[:, 0], ids=v[:, 1], boxes=v[:, 2:6], flags=v[:, 6], classes=v[:, 7],
+        frames=v[:, 0],
+        ids=v[:, 1],
+        boxes=v[:, 2:6],
+        flags=v[:, 6],
+        classes=v[:, 7],
         visibility=v[:, 8],
-    )  # fmt: skip
+    )
 
 
 def read_results(path: str | os.PathLike) -> TrackResults:
@@ -371,30 +365,20 @@ def _format_rows(*columns: np.ndarray | str) -> str:
 
 def write_results(path: str | os.PathLike, results: TrackResults) -> None:
     """Write MOTChallenge results `frame,id,x,y,w,h,score,-1,-1,-1` (atomic)."""
-    b = results.boxes
-    text = _format_rows(
-        results.frames, results.ids, b[:, 0], b[:, 1], b[:, 2], b[:, 3], results.scores,
-        "-1", "-1", "-1",
-    )  # fmt: skip
+    columns = (results.frames, results.ids, *results.boxes.T, results.scores)
+    text = _format_rows(*columns, "-1", "-1", "-1")
     atomic_write_text(path, text)
 
 
 def write_detections(path: str | os.PathLike, dets: Detections) -> None:
     """Write a detection file `frame,-1,x,y,w,h,score,-1,-1,-1` (atomic)."""
-    b = dets.boxes
-    text = _format_rows(
-        dets.frames, "-1", b[:, 0], b[:, 1], b[:, 2], b[:, 3], dets.scores, "-1", "-1", "-1"
-    )
+    text = _format_rows(dets.frames, "-1", *dets.boxes.T, dets.scores, "-1", "-1", "-1")
     atomic_write_text(path, text)
 
 
 def write_gt(path: str | os.PathLike, gt: GroundTruth) -> None:
     """Write ground truth `frame,id,x,y,w,h,flag,class,visibility` (atomic)."""
-    b = gt.boxes
-    text = _format_rows(
-        gt.frames, gt.ids, b[:, 0], b[:, 1], b[:, 2], b[:, 3], gt.flags, gt.classes,
-        gt.visibility,
-    )  # fmt: skip
+    text = _format_rows(gt.frames, gt.ids, *gt.boxes.T, gt.flags, gt.classes, gt.visibility)
     atomic_write_text(path, text)
 
 

@@ -25,10 +25,3 @@ def pad_rows(x: np.ndarray, size: int, fill: float = 0.0) -> np.ndarray:
     out = np.full((size,) + x.shape[1:], fill, dtype=x.dtype)
     out[: x.shape[0]] = x
     return out
-
-
-def row_mask(n: int, size: int) -> np.ndarray:
-    """[size] bool, True for the first n rows."""
-    mask = np.zeros(size, dtype=bool)
-    mask[:n] = True
-    return mask

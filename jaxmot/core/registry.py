@@ -96,6 +96,25 @@ def make_tracker(
     return _build(name, frame_rate, appearance_gate, gnn_checkpoint, patience)
 
 
+_TRACKER_CLASSES = {
+    "iou": ("mot.iou_tracker", "IoUTracker"),
+    "sort": ("mot.iou_tracker", "IoUTracker"),
+    "reid": ("mot.reid_tracker", "ReIDTracker"),
+    "longterm": ("mot.reid_tracker", "ReIDTracker"),
+    "gnn": ("gnn.tracker", "GNNTracker"),
+    "jde": ("jde.tracker", "JDETracker"),
+}
+
+
+def needs_features(name: str) -> bool:
+    """Whether the tracker `name` needs appearance features, known before building it
+    (a program picks the extractor first, then builds the tracker once)."""
+    if name not in TRACKER_NAMES:
+        raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKER_NAMES)}")
+    module, cls = _TRACKER_CLASSES[name]
+    return bool(getattr(_module(module), cls).needs_features)
+
+
 def make_extractor(name: str, checkpoint=None) -> FeatureExtractor:
     """An appearance extractor by name (see EXTRACTORS); `checkpoint` for `reid`."""
     if name == "histogram":
@@ -105,4 +124,11 @@ def make_extractor(name: str, checkpoint=None) -> FeatureExtractor:
     raise ValueError(f"unknown appearance extractor {name!r}; choose one of {EXTRACTORS}")
 
 
-__all__ = ["EXTRACTORS", "PATIENCE_TRACKERS", "TRACKER_NAMES", "make_extractor", "make_tracker"]
+__all__ = [
+    "EXTRACTORS",
+    "PATIENCE_TRACKERS",
+    "TRACKER_NAMES",
+    "make_extractor",
+    "make_tracker",
+    "needs_features",
+]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from jaxmot.core.paths import data_path
 from jaxmot.gnn.model import GNNConfig
-from jaxmot.train import OptimizerConfig, TrainConfig
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,11 +63,20 @@ class GNNExperiment:
 def _train(steps: int, batch_size: int) -> TrainConfig:
     # Adam 1e-3 with step decay (course: x0.1 every 5 epochs; here every 40% of the run).
     optimizer = OptimizerConfig(
-        name="adam", learning_rate=1e-3, schedule="step", decay_every=int(0.4 * steps),
+        name="adam",
+        learning_rate=1e-3,
+        schedule="step",
+        decay_every=int(0.4 * steps),
         decay_factor=0.1,
-    )  # fmt: skip
-    return TrainConfig(steps=steps, batch_size=batch_size, optimizer=optimizer, log_every=20,
-                       checkpoint_every=200, keep_checkpoints=2)  # fmt: skip
+    )
+    return TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        log_every=20,
+        checkpoint_every=200,
+        keep_checkpoints=2,
+    )
 
 
 def synthetic_sim() -> GNNExperiment:
@@ -79,15 +89,15 @@ def synthetic_sim() -> GNNExperiment:
 
 def mot17_sim() -> GNNExperiment:
     """The shipped checkpoint (checkpoints/gnn_mot17_sim): real MOT17 trajectories (gt of
-    MOT17-02/04/05, four detector and embedding draws each; 1200 steps of 8 graphs, about
-    25 minutes on 2 CPU cores), validated on MOT17-09.
+    MOT17-02/04/05 under $JAXMOT_DATA/mot17_gt/train, four detector and embedding draws
+    each; 1200 steps of 8 graphs, about 25 minutes on 2 CPU cores), validated on MOT17-09.
 
     python -m pipelines.train_gnn --config mot17_sim --workdir runs/gnn_mot17_sim \\
         --export checkpoints/gnn_mot17_sim
     """
     data = GNNDataConfig(
         dataset="mot17",
-        data_dir="../shared/data/mot17_gt/train",
+        data_dir=data_path("mot17_gt/train"),
         train_sequences=("MOT17-02-FRCNN", "MOT17-04-FRCNN", "MOT17-05-FRCNN"),
         val_sequences=("MOT17-09-FRCNN",),
         draws=4,
@@ -111,9 +121,8 @@ PRESETS = {"synthetic_sim": synthetic_sim, "mot17_sim": mot17_sim, "synthetic_re
 
 
 def get_config(name: str) -> GNNExperiment:
-    if name not in PRESETS:
-        raise ValueError(f"unknown GNN config {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]()
+    """The preset `name` (one of PRESETS)."""
+    return get_preset(PRESETS, name, "GNN")
 
 
 __all__ = ["PRESETS", "GNNDataConfig", "GNNExperiment", "get_config"]

@@ -66,9 +66,17 @@ __all__ = [
 ]
 
 SAMPLE_KEYS = (
-    "track_boxes", "track_t", "track_features", "track_ids", "track_valid",
-    "det_boxes", "det_t", "det_features", "det_ids", "det_valid",
-)  # fmt: skip
+    "track_boxes",
+    "track_t",
+    "track_features",
+    "track_ids",
+    "track_valid",
+    "det_boxes",
+    "det_t",
+    "det_features",
+    "det_ids",
+    "det_valid",
+)
 TRACK_PAD_ID = -2  # never equal to a false positive's -1
 DET_PAD_ID = -1
 _SAMPLE_OPTIONS = ("past_frames", "min_visibility", "drop_p", "jitter", "past_false_positives")
@@ -158,9 +166,13 @@ class LabelledDetections:
     visibility: np.ndarray
     features: np.ndarray
     _dtypes = {
-        "frames": np.int32, "boxes": np.float32, "scores": np.float32, "ids": np.int32,
-        "visibility": np.float32, "features": np.float32,
-    }  # fmt: skip
+        "frames": np.int32,
+        "boxes": np.float32,
+        "scores": np.float32,
+        "ids": np.int32,
+        "visibility": np.float32,
+        "features": np.float32,
+    }
 
     def __post_init__(self):
         arrays = {k: np.asarray(getattr(self, k), dt) for k, dt in self._dtypes.items()}
@@ -168,8 +180,9 @@ class LabelledDetections:
         for name, a in arrays.items():
             ndim = 2 if name in ("boxes", "features") else 1
             if a.ndim != ndim or len(a) != k or (name == "boxes" and a.shape[1] != 4):
-                raise ValueError(f"LabelledDetections({self.name}).{name}: shape {a.shape}, "
-                                 f"expected {k} rows")  # fmt: skip
+                raise ValueError(
+                    f"LabelledDetections({self.name}).{name}: shape {a.shape}, expected {k} rows"
+                )
         if k > 1 and np.any(np.diff(arrays["frames"]) < 0):
             order = np.argsort(arrays["frames"], kind="stable")
             arrays = {n: a[order] for n, a in arrays.items()}
@@ -284,9 +297,14 @@ def labelled_scene(scene_config: SceneConfig, extractor: FeatureExtractor) -> La
     at = order[np.minimum(np.searchsorted(gt_keys, det_keys, sorter=order), len(order) - 1)]
     vis = np.where(ids >= 0, gt.visibility[at] if len(gt) else 1.0, 1.0)
     return LabelledDetections(
-        f"synthetic-{scene_config.seed}", dets.frames, dets.boxes, dets.scores, ids, vis,
+        f"synthetic-{scene_config.seed}",
+        dets.frames,
+        dets.boxes,
+        dets.scores,
+        ids,
+        vis,
         features,
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- samples

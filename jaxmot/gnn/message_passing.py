@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from jaxmot.core.nn import torch_default_init
 
 EDGE_FEATURE_DIM = 6  # 5 motion features + 1 appearance (cosine) distance
 _COSINE_EPS = 1e-8  # norms below this are clamped, so a zero vector has distance 1
@@ -104,13 +105,10 @@ def edge_features(
 
 
 def _linear(key, fan_in: int, fan_out: int) -> dict:
-    # torch.nn.Linear's default init, as the course model gets: U(+-1/sqrt(fan_in)).
+    # torch.nn.Linear's default init, as the reference model gets.
     kk, kb = jax.random.split(key)
-    bound = 1.0 / np.sqrt(fan_in)
-    return {
-        "kernel": jax.random.uniform(kk, (fan_in, fan_out), jnp.float32, -bound, bound),
-        "bias": jax.random.uniform(kb, (fan_out,), jnp.float32, -bound, bound),
-    }
+    init = torch_default_init(fan_in)
+    return {"kernel": init(kk, (fan_in, fan_out)), "bias": init(kb, (fan_out,))}
 
 
 def init_params(
@@ -357,9 +355,14 @@ def association_loss(
 
 
 def reference_flops(
-    n: int, m: int, reid_dim: int, node_dim: int, edge_dim: int, num_steps: int,
+    n: int,
+    m: int,
+    reid_dim: int,
+    node_dim: int,
+    edge_dim: int,
+    num_steps: int,
     all_steps: bool = True,
-) -> int:  # fmt: skip
+) -> int:
     """Matmul FLOPs (2 per multiply-add) of `message_passing_reference` on one graph of
     n tracks and m detections: node_in, edge_in, and per step edge_mlp, node_mlp (both
     sides) and the classifier (after the last step only when not `all_steps`). Biases,

@@ -93,9 +93,19 @@ class AssociationGNN(nnx.Module):
         """Logits [num_steps, N, M]; dropout only in train mode with an `rng`."""
         rate, rng = self._dropout(rng)
         return score_graph(
-            self.param_tree(), self.config.num_steps, track_boxes, track_t, track_features,
-            track_valid, det_boxes, det_t, det_features, det_valid, dropout_rate=rate, rng=rng,
-        )  # fmt: skip
+            self.param_tree(),
+            self.config.num_steps,
+            track_boxes,
+            track_t,
+            track_features,
+            track_valid,
+            det_boxes,
+            det_t,
+            det_features,
+            det_valid,
+            dropout_rate=rate,
+            rng=rng,
+        )
 
     def score_batch(self, batch: dict, rng: jax.Array | None = None) -> jax.Array:
         """[B, S, N, M] logits for a padded batch (keys of jaxmot.gnn.data)."""
@@ -107,15 +117,26 @@ class AssociationGNN(nnx.Module):
         def one(arrays, key):
             return score_graph(params, self.config.num_steps, *arrays, dropout_rate=rate, rng=key)
 
-        arrays = tuple(batch[k] for k in _KEYS)
+        arrays = tuple(batch[k] for k in GRAPH_KEYS)
         return jax.vmap(one, in_axes=(0, None if keys is None else 0))(arrays, keys)
 
 
 def score_graph(
-    params, num_steps, track_boxes, track_t, track_features, track_valid,
-    det_boxes, det_t, det_features, det_valid, *, dropout_rate=0.0, rng=None,
+    params,
+    num_steps,
+    track_boxes,
+    track_t,
+    track_features,
+    track_valid,
+    det_boxes,
+    det_t,
+    det_features,
+    det_valid,
+    *,
+    dropout_rate=0.0,
+    rng=None,
     all_steps=True,
-):  # fmt: skip
+):
     """Logits [num_steps, N, M] of one padded graph from boxes, times and features
     ([1, N, M], the last step's, when not `all_steps`).
 
@@ -125,15 +146,31 @@ def score_graph(
     """
     edges = mp.edge_features(track_boxes, det_boxes, track_t, det_t, track_features, det_features)
     return mp.message_passing(
-        params, track_features, det_features, edges, track_valid, det_valid, num_steps,
-        dropout_rate=dropout_rate, rng=rng, all_steps=all_steps,
-    )  # fmt: skip
+        params,
+        track_features,
+        det_features,
+        edges,
+        track_valid,
+        det_valid,
+        num_steps,
+        dropout_rate=dropout_rate,
+        rng=rng,
+        all_steps=all_steps,
+    )
 
 
-_KEYS = (
-    "track_boxes", "track_t", "track_features", "track_valid",
-    "det_boxes", "det_t", "det_features", "det_valid",
-)  # fmt: skip
+# The inputs of `score_graph` after (params, num_steps), in order: batch keys of
+# jaxmot.gnn.data.
+GRAPH_KEYS = (
+    "track_boxes",
+    "track_t",
+    "track_features",
+    "track_valid",
+    "det_boxes",
+    "det_t",
+    "det_features",
+    "det_valid",
+)
 
 
 def pair_labels(batch: dict) -> tuple[jax.Array, jax.Array]:
@@ -149,4 +186,4 @@ def pair_labels(batch: dict) -> tuple[jax.Array, jax.Array]:
     return labels.astype(jnp.float32), valid
 
 
-__all__ = ["AssociationGNN", "GNNConfig", "pair_labels", "score_graph"]
+__all__ = ["GRAPH_KEYS", "AssociationGNN", "GNNConfig", "pair_labels", "score_graph"]

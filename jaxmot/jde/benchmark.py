@@ -30,9 +30,8 @@ from jaxmot.core.eval.metrics import evaluate
 from jaxmot.core.registry import make_tracker
 from jaxmot.core.sequence import track_frames
 from jaxmot.core.synthetic import SceneConfig, SceneData, render_frames, simulate
-from jaxmot.core.tracker import FrameDetections
 from jaxmot.jde.detection_eval import average_precision, embedding_tpr_at_far
-from jaxmot.jde.detector import JDEDetector
+from jaxmot.jde.detector import JDEDetector, above
 from jaxmot.jde.tracker import JDETracker
 
 MIN_VISIBILITY = 0.25  # people less visible than this are neither labels nor gt for AP
@@ -52,7 +51,7 @@ def held_out_scenes(data) -> list[SceneData]:
                 num_frames=data.eval_frames,
                 seed=EVAL_SEED_BASE + 100 * data.seed + i,
             )
-        )  # fmt: skip
+        )
         for i in range(data.eval_scenes)
     ]
 
@@ -78,12 +77,6 @@ def visible_gt(scene: SceneData, frame: int) -> tuple[np.ndarray, np.ndarray]:
     return xywh_to_xyxy(gt.boxes[rows]), gt.ids[rows]
 
 
-def above(dets: FrameDetections, threshold: float) -> FrameDetections:
-    """The detections scoring >= threshold."""
-    keep = dets.scores >= threshold
-    return FrameDetections(dets.boxes[keep], dets.scores[keep], dets.features[keep])
-
-
 def evaluate_jde(model, experiment, progress: bool = False) -> dict:
     """{"ap50", "jde_ap50", "recall", "tpr_at_far": {far: tpr}, "tracking": {tracker:
     OVERALL metrics}, "scenes", "frames"} on the held-out scenes (module docstring)."""
@@ -106,8 +99,10 @@ def evaluate_jde(model, experiment, progress: bool = False) -> dict:
                 embedding_ids.append(1000 * k + ids[matched[:, 1]])
         tracked = [above(d, experiment.detector.conf_threshold) for d in detections]
         rate = scene.config.frame_rate
-        trackers = {"jde": JDETracker(experiment.tracker, rate),
-                    "longterm": make_tracker("longterm", rate)}  # fmt: skip
+        trackers = {
+            "jde": JDETracker(experiment.tracker, rate),
+            "longterm": make_tracker("longterm", rate),
+        }
         for name, tracker in trackers.items():
             pairs[name][f"scene{k}"] = (scene.gt, track_frames(tracker, tracked))
     ap = average_precision(predictions, gt_boxes)
@@ -140,15 +135,16 @@ def format_jde_eval(result: dict) -> str:
         f"{'tracker':10s} {'MOTA':>6s} {'IDF1':>6s} {'HOTA':>6s} {'IDs':>6s}",
     ]
     for name, m in result["tracking"].items():
-        lines.append(f"{name:10s} {100 * m['MOTA']:6.1f} {100 * m['IDF1']:6.1f} "
-                     f"{100 * m['HOTA']:6.1f} {m['IDs']:6d}")  # fmt: skip
+        lines.append(
+            f"{name:10s} {100 * m['MOTA']:6.1f} {100 * m['IDF1']:6.1f} "
+            f"{100 * m['HOTA']:6.1f} {m['IDs']:6d}"
+        )
     return "\n".join(lines)
 
 
 __all__ = [
     "AP_CONF_THRESHOLD",
     "MIN_VISIBILITY",
-    "above",
     "detect_frames",
     "evaluate_jde",
     "format_jde_eval",

@@ -12,7 +12,7 @@ import dataclasses
 from jaxmot.jde.detector import JDEDetectorConfig
 from jaxmot.jde.model import JDEConfig
 from jaxmot.jde.tracker import JDETrackerConfig
-from jaxmot.train import OptimizerConfig, TrainConfig
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +75,9 @@ def synthetic_small() -> JDEExperiment:
     python -m pipelines.train_jde --config synthetic_small --workdir runs/jde_small \\
         --export checkpoints/jde_small_synthetic
     """
-    optimizer = OptimizerConfig(name="adam", learning_rate=2e-3, schedule="cosine",
-                                warmup_steps=100, grad_clip_norm=10.0)  # fmt: skip
+    optimizer = OptimizerConfig(
+        name="adam", learning_rate=2e-3, schedule="cosine", warmup_steps=100, grad_clip_norm=10.0
+    )
     # Width 3/16 of Darknet-53 (8..192 channels): 5.6 MB of weights, ~1 s per step of 8
     # on 2 CPU cores (JDEConfig.small()'s 1/4 would be 10 MB).
     model = dataclasses.replace(JDEConfig.small("576x320"), width_multiplier=0.1875)
@@ -90,7 +91,7 @@ def synthetic_small() -> JDEExperiment:
             checkpoint_every=200,
             keep_checkpoints=2,
             ema_decay=0.998,
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -109,9 +110,15 @@ def mixture_full() -> JDEExperiment:
     JDE/data/cuhksysu.train,JDE/data/prw.train,JDE/data/eth.train,JDE/data/mot17.train
     """
     steps_per_epoch = 1700  # ~54k images / 32
-    optimizer = OptimizerConfig(name="sgd", learning_rate=0.01, momentum=0.9, weight_decay=1e-4,
-                                schedule="step", warmup_steps=1000,
-                                decay_every=steps_per_epoch * 15)  # fmt: skip
+    optimizer = OptimizerConfig(
+        name="sgd",
+        learning_rate=0.01,
+        momentum=0.9,
+        weight_decay=1e-4,
+        schedule="step",
+        warmup_steps=1000,
+        decay_every=steps_per_epoch * 15,
+    )
     return JDEExperiment(
         model=JDEConfig.full("1088x608"),
         train=TrainConfig(
@@ -120,7 +127,7 @@ def mixture_full() -> JDEExperiment:
             optimizer=optimizer,
             log_every=100,
             checkpoint_every=2000,
-        ),  # fmt: skip
+        ),
         data=JDEDataConfig(synthetic_scenes=0),
     )
 
@@ -129,9 +136,8 @@ PRESETS = {"synthetic_small": synthetic_small, "mixture_full": mixture_full}
 
 
 def get_config(name: str) -> JDEExperiment:
-    if name not in PRESETS:
-        raise ValueError(f"unknown JDE config {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]()
+    """The preset `name` (one of PRESETS)."""
+    return get_preset(PRESETS, name, "JDE")
 
 
 __all__ = ["PRESETS", "JDEDataConfig", "JDEExperiment", "get_config"]

@@ -126,9 +126,17 @@ class JDEDetector:
             detections.append(
                 FrameDetections(
                     xywh[ok], out["scores"][b][keep][ok], out["embeddings"][b][keep][ok]
-                )  # fmt: skip
+                )
             )
         return detections
 
 
-__all__ = ["JDEDetector", "JDEDetectorConfig"]
+def above(dets: FrameDetections, threshold: float) -> FrameDetections:
+    """The detections scoring >= threshold (boxes, scores and embeddings kept together):
+    the detector runs at a low threshold for evaluation, the tracker takes the confident
+    ones."""
+    keep = dets.scores >= threshold
+    return FrameDetections(dets.boxes[keep], dets.scores[keep], dets.features[keep])
+
+
+__all__ = ["JDEDetector", "JDEDetectorConfig", "above"]

@@ -56,12 +56,11 @@ import jax.numpy as jnp
 from flax import nnx
 from jax.typing import DTypeLike
 
+from jaxmot.core.nn import conv2d, conv_bn, torch_default_init
 from jaxmot.jde.ops import STRIDES, UNCERTAINTY_INIT
 
-# torch.nn.BatchNorm2d defaults (official models.py uses it when its SyncBN extension is
-# missing): torch's momentum 0.1 weighs the new batch, flax's weighs the running value.
-BN_MOMENTUM = 0.9
-BN_EPSILON = 1e-5
+# BatchNorm: torch.nn.BatchNorm2d's defaults (`jaxmot.core.nn.batch_norm`), which the
+# official models.py uses when its SyncBN extension is missing.
 LEAKY_SLOPE = 0.1  # cfg activation=leaky -> nn.LeakyReLU(0.1)
 # Official resolutions (width, height), one cfg each.
 RESOLUTIONS = {"1088x608": (1088, 608), "864x480": (864, 480), "576x320": (576, 320)}
@@ -231,48 +230,19 @@ def darknet_layers(config: JDEConfig) -> tuple[DarknetLayer, ...]:
     return tuple(out)
 
 
-def _torch_uniform(fan_in: int):
-    """torch's default Conv2d / Linear init for weights and biases: U(+-1/sqrt(fan_in))."""
-    bound = 1.0 / math.sqrt(fan_in)
-
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
-
-
 class DarknetConv(nnx.Module):
     """A cfg conv: conv (+ BN + LeakyReLU(0.1)), or a linear conv with a bias."""
 
     def __init__(self, layer: DarknetLayer, *, dtype: DTypeLike | None = None, rngs: nnx.Rngs):
-        pad = (layer.size - 1) // 2
-        init = _torch_uniform(layer.in_channels * layer.size * layer.size)
         self.leaky = layer.leaky
-        self.conv = nnx.Conv(
-            layer.in_channels,
-            layer.out_channels,
-            (layer.size, layer.size),
-            strides=layer.stride,
-            padding=((pad, pad), (pad, pad)),
-            use_bias=not layer.batch_norm,
-            kernel_init=init,
-            bias_init=init,
-            dtype=dtype,
-            rngs=rngs,
-        )
-        # The official create_modules draws BN weights from U(0, 1) ("converges faster").
-        self.bn = (
-            nnx.BatchNorm(
-                layer.out_channels,
-                momentum=BN_MOMENTUM,
-                epsilon=BN_EPSILON,
-                scale_init=nnx.initializers.uniform(1.0),
-                dtype=dtype,
-                rngs=rngs,
+        shape = (layer.in_channels, layer.out_channels, layer.size, layer.stride)
+        if layer.batch_norm:
+            # The official create_modules draws BN weights from U(0, 1) ("converges faster").
+            self.conv, self.bn = conv_bn(
+                *shape, bn_scale_init=nnx.initializers.uniform(1.0), dtype=dtype, rngs=rngs
             )
-            if layer.batch_norm
-            else None
-        )
+        else:
+            self.conv, self.bn = conv2d(*shape, dtype=dtype, rngs=rngs), None
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """x: [B, H, W, in] -> [B, H / stride, W / stride, out]."""
@@ -311,7 +281,7 @@ class JDE(nnx.Module):
                 for layer in darknet_layers(config)
             ]
         )
-        init = _torch_uniform(config.embedding_dim)
+        init = torch_default_init(config.embedding_dim)
         self.classifier = (
             nnx.Linear(
                 config.embedding_dim, config.num_ids, kernel_init=init, bias_init=init, rngs=rngs
@@ -356,8 +326,6 @@ class JDE(nnx.Module):
 
 
 __all__ = [
-    "BN_EPSILON",
-    "BN_MOMENTUM",
     "JDE",
     "RESOLUTIONS",
     "DarknetConv",

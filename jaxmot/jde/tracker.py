@@ -53,12 +53,16 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmot.core import boxes as box_ops
 from jaxmot.core import kalman
 from jaxmot.core.assignment import linear_assignment
-from jaxmot.core.kalman_bank import padded_det_xyah
+from jaxmot.core.kalman_bank import (
+    appearance_distance,
+    detection_inputs,
+    gating_distance,
+    predicted_iou,
+)
 from jaxmot.core.lifecycle import LifecycleConfig, Track, TrackState
-from jaxmot.core.padding import bucket_size, pad_rows
+from jaxmot.core.padding import bucket_size
 from jaxmot.core.tracker import FrameDetections, FrameTracks, OnlineTracker
 
 # Official defaults: track.py arguments and the constants of tracker/multitracker.py.
@@ -118,18 +122,15 @@ def jde_costs(mean, cov, track_inputs, det_inputs):
       the threshold; [1] the IoU distance 1 - IoU of predicted track box and detection.
     """
     det_xyxy = jnp.asarray(det_inputs["boxes_xyxy"])
-    det_features = jnp.asarray(det_inputs["features"])
-    det_features = det_features / jnp.maximum(
-        jnp.linalg.norm(det_features, axis=-1, keepdims=True), 1e-12
-    )
     # matching.embedding_distance clips the cosine distance at 0 (rounding can dip below).
-    distance = jnp.maximum(0.0, 1.0 - track_inputs["features"] @ det_features.T)
-    det_xyah = padded_det_xyah(det_xyxy)
-    gating = kalman.gating_distance_blocks(mean, cov, det_xyah)
+    distance = jnp.maximum(
+        0.0, appearance_distance(track_inputs["features"], jnp.asarray(det_inputs["features"]))
+    )
+    gating = gating_distance(mean, cov, det_xyxy)
     weight = det_inputs["embedding_weight"]
     fused = weight * distance + (1.0 - weight) * gating
     fused = jnp.where(gating > det_inputs["gating_threshold"], jnp.inf, fused)
-    iou = box_ops.iou_matrix(box_ops.xyah_to_xyxy(mean[:, :4]), det_xyxy)
+    iou = predicted_iou(mean, det_xyxy)
     return jnp.stack([fused, 1.0 - iou])
 
 
@@ -148,8 +149,7 @@ class JDETracker(OnlineTracker):
         size = bucket_size(m)
         features = detections.features
         det_inputs = {
-            "boxes_xyxy": pad_rows(box_ops.xywh_to_xyxy(detections.boxes), size),
-            "features": pad_rows(features, size),
+            **detection_inputs(detections.boxes, features, size),
             "embedding_weight": np.float32(cfg.embedding_weight),
             "gating_threshold": np.float32(cfg.gating_threshold),
         }

@@ -1,0 +1,14 @@
+"""Online multi-object trackers on the shared core (docs/mot.md).
+
+`iou` (Kalman + IoU Hungarian, ByteTrack's two-stage association), `sort` (SORT's
+settings), `reid` and `longterm` (ReIDHungarian and LongTermReID: appearance cost gated
+by IoU or the Kalman gate), and `oracle` (perfect association, the ceiling of any
+association model). Build them by name with jaxmot.core.registry.make_tracker.
+
+  iou_tracker      IoUTracker, IoUTrackerConfig, sort_config
+  reid_tracker     ReIDTracker, reid_config, longterm_config
+  oracle_tracker   perfect association inside the shared lifecycle
+  histogram        ColorHistogramExtractor: training-free appearance embedding
+  calibration      the appearance gate of reid/longterm per extractor
+  bench            `python -m pipelines.bench tracker`
+"""

@@ -21,12 +21,16 @@ import warnings
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmot.core import boxes as box_ops
 from jaxmot.core import kalman
 from jaxmot.core.assignment import linear_assignment
-from jaxmot.core.kalman_bank import padded_det_xyah
+from jaxmot.core.kalman_bank import (
+    appearance_distance,
+    detection_inputs,
+    gating_distance,
+    predicted_iou,
+)
 from jaxmot.core.lifecycle import LifecycleConfig, TrackState
-from jaxmot.core.padding import bucket_size, pad_rows
+from jaxmot.core.padding import bucket_size
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
 
 UNMATCHED_COST = 255.0  # the course's marker for forbidden pairs
@@ -60,15 +64,9 @@ def reid_cost(mean, cov, track_inputs, det_inputs):
     (scalars; bool motion_gate chooses Kalman gating for lost tracks).
     """
     det_xyxy = det_inputs["boxes_xyxy"]
-    det_features = det_inputs["features"]
-    det_features = det_features / jnp.maximum(
-        jnp.linalg.norm(det_features, axis=-1, keepdims=True), 1e-12
-    )
-    distance = 1.0 - track_inputs["features"] @ det_features.T
-    iou = box_ops.iou_matrix(box_ops.xyah_to_xyxy(mean[:, :4]), det_xyxy)
-    near = iou >= det_inputs["iou_gate"]
-    det_xyah = padded_det_xyah(det_xyxy)
-    in_gate = kalman.gating_distance_blocks(mean, cov, det_xyah) <= kalman.CHI2_95_4DOF
+    distance = appearance_distance(track_inputs["features"], det_inputs["features"])
+    near = predicted_iou(mean, det_xyxy) >= det_inputs["iou_gate"]
+    in_gate = gating_distance(mean, cov, det_xyxy) <= kalman.CHI2_95_4DOF
     use_motion = track_inputs["lost"][:, None] & det_inputs["motion_gate"]
     allowed = jnp.where(use_motion, in_gate, near) & (distance <= det_inputs["appearance_gate"])
     return jnp.where(allowed, distance, UNMATCHED_COST)
@@ -93,8 +91,7 @@ class ReIDTracker(OnlineTracker):
             )
         cfg = self.config
         det_inputs = {
-            "boxes_xyxy": pad_rows(box_ops.xywh_to_xyxy(detections.boxes), size),
-            "features": pad_rows(features, size),
+            **detection_inputs(detections.boxes, features, size),
             "iou_gate": np.float32(cfg.iou_gate),
             "appearance_gate": np.float32(cfg.appearance_gate),
             "motion_gate": np.bool_(cfg.gate_lost_by_motion),

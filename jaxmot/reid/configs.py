@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxmot.reid.model import ReIDModelConfig
-from jaxmot.train import OptimizerConfig, TrainConfig
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,16 +57,20 @@ def synthetic_r18w16() -> ReIDExperiment:
 
     python -m pipelines.train_reid --config synthetic_r18w16 \\
         --workdir runs/reid_synthetic_r18w16 \\
-        --eval-crops ../shared/data/mot17_mini_reid_crops --export checkpoints/reid_synthetic_r18w16
+        --eval-crops data/mot17_mini_reid_crops --export checkpoints/reid_synthetic_r18w16
     """
     model = ReIDModelConfig(depth=18, width=16, embed_dim=128, last_stride=1, input_size=(64, 32))
     optimizer = OptimizerConfig(
         name="adam", learning_rate=1e-3, schedule="warmup_cosine", warmup_steps=200
     )
     train = TrainConfig(
-        steps=2500, batch_size=64, optimizer=optimizer, log_every=20, checkpoint_every=500,
+        steps=2500,
+        batch_size=64,
+        optimizer=optimizer,
+        log_every=20,
+        checkpoint_every=500,
         keep_checkpoints=2,
-    )  # fmt: skip
+    )
     # Trained on the crops the tracker will see (noisy detection boxes, occlusions), with
     # the crop augmentation scaled to the 64x32 input.
     data = SyntheticDataConfig(num_train_scenes=40, train_boxes="detections")
@@ -95,7 +99,7 @@ def market1501_r34() -> ReIDExperiment:
             ),
             log_every=50,
             checkpoint_every=1000,
-        ),  # fmt: skip
+        ),
         p=16,
         k=4,
     )
@@ -122,6 +126,8 @@ PRESETS = {
 
 
 def get_config(name: str) -> ReIDExperiment:
-    if name not in PRESETS:
-        raise ValueError(f"unknown ReID config {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]()
+    """The preset `name` (one of PRESETS)."""
+    return get_preset(PRESETS, name, "ReID")
+
+
+__all__ = ["PRESETS", "ReIDExperiment", "SyntheticDataConfig", "get_config"]

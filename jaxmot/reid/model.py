@@ -25,7 +25,8 @@ import jax.numpy as jnp
 from flax import nnx
 from jax.typing import DTypeLike
 
-from jaxmot.reid.resnet import BN_EPSILON, BN_MOMENTUM, ResNet
+from jaxmot.core.nn import batch_norm
+from jaxmot.reid.resnet import ResNet
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,9 +80,7 @@ class ReIDModel(nnx.Module):
         self.reduction = None if same else nnx.Linear(channels, dim, dtype=dtype, rngs=rngs)
         # No bias parameter at all: the torch reference freezes it at zero, which is the
         # same function with nothing for an optimiser or a weight decay to touch.
-        self.bottleneck = nnx.BatchNorm(
-            dim, use_bias=False, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, rngs=rngs
-        )
+        self.bottleneck = batch_norm(dim, use_bias=False, dtype=dtype, rngs=rngs)
         # std 0.001 as in the "Bag of tricks" reference code: small initial logits.
         self.classifier = nnx.Linear(
             dim,

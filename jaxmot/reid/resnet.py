@@ -23,10 +23,7 @@ import jax
 from flax import nnx
 from jax.typing import DTypeLike
 
-# torchvision/torch.nn.BatchNorm2d defaults. torch updates running = (1 - m) * running
-# + m * batch with m = 0.1; flax keeps m * running + (1 - m) * batch, so m = 0.9 here.
-BN_MOMENTUM = 0.9
-BN_EPSILON = 1e-5
+from jaxmot.core.nn import conv_bn, kaiming_normal_fan_out
 
 # depth -> (block kind, blocks per stage), He et al. 2016 table 1.
 STAGES: dict[int, tuple[str, tuple[int, int, int, int]]] = {
@@ -36,28 +33,16 @@ STAGES: dict[int, tuple[str, tuple[int, int, int, int]]] = {
 }
 
 # torchvision initialises convolutions with kaiming_normal_(mode="fan_out", relu).
-_KAIMING_FAN_OUT = nnx.initializers.variance_scaling(2.0, "fan_out", "normal")
+_KAIMING_FAN_OUT = kaiming_normal_fan_out()
 
 
-def _conv(
+def _conv_bn(
     in_ch: int, out_ch: int, size: int, stride: int, *, dtype: DTypeLike | None, rngs: nnx.Rngs
-) -> nnx.Conv:
-    pad = size // 2
-    return nnx.Conv(
-        in_ch,
-        out_ch,
-        (size, size),
-        strides=stride,
-        padding=((pad, pad), (pad, pad)),
-        use_bias=False,
-        kernel_init=_KAIMING_FAN_OUT,
-        dtype=dtype,
-        rngs=rngs,
+) -> tuple[nnx.Conv, nnx.BatchNorm]:
+    """An unbiased size x size conv (padding (size - 1) // 2) and its BatchNorm."""
+    return conv_bn(
+        in_ch, out_ch, size, stride, kernel_init=_KAIMING_FAN_OUT, dtype=dtype, rngs=rngs
     )
-
-
-def _bn(channels: int, *, dtype: DTypeLike | None, rngs: nnx.Rngs) -> nnx.BatchNorm:
-    return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, rngs=rngs)
 
 
 def _downsample(
@@ -66,12 +51,7 @@ def _downsample(
     """1x1 conv + BN on the shortcut when the block changes resolution or channels."""
     if stride == 1 and in_ch == out_ch:
         return None
-    return nnx.List(
-        [
-            _conv(in_ch, out_ch, 1, stride, dtype=dtype, rngs=rngs),
-            _bn(out_ch, dtype=dtype, rngs=rngs),
-        ]
-    )
+    return nnx.List(_conv_bn(in_ch, out_ch, 1, stride, dtype=dtype, rngs=rngs))
 
 
 def _shortcut(downsample: nnx.List | None, x: jax.Array) -> jax.Array:
@@ -93,10 +73,8 @@ class BasicBlock(nnx.Module):
         dtype: DTypeLike | None = None,
         rngs: nnx.Rngs,
     ):
-        self.conv1 = _conv(in_ch, channels, 3, stride, dtype=dtype, rngs=rngs)
-        self.bn1 = _bn(channels, dtype=dtype, rngs=rngs)
-        self.conv2 = _conv(channels, channels, 3, 1, dtype=dtype, rngs=rngs)
-        self.bn2 = _bn(channels, dtype=dtype, rngs=rngs)
+        self.conv1, self.bn1 = _conv_bn(in_ch, channels, 3, stride, dtype=dtype, rngs=rngs)
+        self.conv2, self.bn2 = _conv_bn(channels, channels, 3, 1, dtype=dtype, rngs=rngs)
         self.downsample = _downsample(in_ch, channels, stride, dtype=dtype, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -126,12 +104,9 @@ class Bottleneck(nnx.Module):
         rngs: nnx.Rngs,
     ):
         out_ch = channels * self.expansion
-        self.conv1 = _conv(in_ch, channels, 1, 1, dtype=dtype, rngs=rngs)
-        self.bn1 = _bn(channels, dtype=dtype, rngs=rngs)
-        self.conv2 = _conv(channels, channels, 3, stride, dtype=dtype, rngs=rngs)
-        self.bn2 = _bn(channels, dtype=dtype, rngs=rngs)
-        self.conv3 = _conv(channels, out_ch, 1, 1, dtype=dtype, rngs=rngs)
-        self.bn3 = _bn(out_ch, dtype=dtype, rngs=rngs)
+        self.conv1, self.bn1 = _conv_bn(in_ch, channels, 1, 1, dtype=dtype, rngs=rngs)
+        self.conv2, self.bn2 = _conv_bn(channels, channels, 3, stride, dtype=dtype, rngs=rngs)
+        self.conv3, self.bn3 = _conv_bn(channels, out_ch, 1, 1, dtype=dtype, rngs=rngs)
         self.downsample = _downsample(in_ch, out_ch, stride, dtype=dtype, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -179,8 +154,7 @@ class ResNet(nnx.Module):
         block = BasicBlock if kind == "basic" else Bottleneck
         self.depth, self.width, self.last_stride = depth, width, last_stride
 
-        self.conv1 = _conv(3, width, 7, 2, dtype=dtype, rngs=rngs)
-        self.bn1 = _bn(width, dtype=dtype, rngs=rngs)
+        self.conv1, self.bn1 = _conv_bn(3, width, 7, 2, dtype=dtype, rngs=rngs)
         in_ch = width
         stages = []
         for k, count in enumerate(counts):

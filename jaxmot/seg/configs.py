@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from jaxmot.core.paths import data_path
 from jaxmot.seg.model import SegmenterConfig
-from jaxmot.train import OptimizerConfig, TrainConfig
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
 
 DATASETS = ("synthetic", "obj_seg", "davis")
 FEATURES = ("files", "vit")
@@ -35,7 +36,7 @@ class SegDataConfig:
       aligned to the patch grid so the features crop with the image); 0 = whole images.
     every: use every n-th frame of video datasets (DAVIS).
     epochs: when set, replaces train.steps with ceil(epochs * train images / batch size).
-    eval_davis: also evaluate on this DAVIS folder (e.g. ../shared/data/davis2016).
+    eval_davis: also evaluate on this DAVIS folder (e.g. $JAXMOT_DATA/davis2016).
     """
 
     dataset: str = "synthetic"
@@ -77,14 +78,21 @@ class SegExperiment:
 def _train(steps: int, batch_size: int = 16) -> TrainConfig:
     # The course: Adam 5e-4, batch 16.
     optimizer = OptimizerConfig(name="adam", learning_rate=5e-4)
-    return TrainConfig(steps=steps, batch_size=batch_size, optimizer=optimizer, log_every=20,
-                       checkpoint_every=200, keep_checkpoints=2)  # fmt: skip
+    return TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        log_every=20,
+        checkpoint_every=200,
+        keep_checkpoints=2,
+    )
 
 
 def synthetic_joint() -> SegExperiment:
     """The shipped PAC joint upsampler (checkpoints/seg_joint_synthetic): 16x upsampling
     of a soft low-resolution mask guided by the image, trained on 512 generated 128x128
-    images (no ViT needed), evaluated on 64 others and on the real DAVIS frames.
+    images (no ViT needed), evaluated on 64 others and on the real DAVIS frames
+    ($JAXMOT_DATA/davis2016).
 
     python -m pipelines.train_seg --config synthetic_joint --workdir runs/seg_joint \\
         --export checkpoints/seg_joint_synthetic
@@ -94,7 +102,7 @@ def synthetic_joint() -> SegExperiment:
         train=dataclasses.replace(
             _train(1500), optimizer=OptimizerConfig(learning_rate=3e-3, schedule="cosine")
         ),
-        data=SegDataConfig(eval_davis="../shared/data/davis2016"),
+        data=SegDataConfig(eval_davis=data_path("davis2016")),
     )
 
 
@@ -105,9 +113,12 @@ def davis_joint() -> SegExperiment:
     python -m pipelines.train_seg --config davis_joint --workdir runs/seg_davis_joint
     """
     data = SegDataConfig(
-        dataset="davis", data_dir="../shared/data/davis2016", train_sequences=("blackswan",),
-        val_sequences=("dog",), crop=128,
-    )  # fmt: skip
+        dataset="davis",
+        data_dir=data_path("davis2016"),
+        train_sequences=("blackswan",),
+        val_sequences=("dog",),
+        crop=128,
+    )
     return dataclasses.replace(synthetic_joint(), data=data)
 
 
@@ -162,10 +173,8 @@ PRESETS = {
 
 
 def get_config(name: str) -> SegExperiment:
-    if name not in PRESETS:
-        choices = ", ".join(PRESETS)
-        raise ValueError(f"unknown segmentation config {name!r}; choose one of {choices}")
-    return PRESETS[name]()
+    """The preset `name` (one of PRESETS)."""
+    return get_preset(PRESETS, name, "segmentation")
 
 
 __all__ = ["PRESETS", "SegDataConfig", "SegExperiment", "get_config"]

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from jaxmot.core.davis import davis_frames, subdirs
 from jaxmot.core.images import read_binary_mask, read_label_mask, read_rgb
 from jaxmot.seg.synthetic import draw_synthetic
 
@@ -132,12 +133,6 @@ def _check_same_size(image, mask, image_path, mask_path) -> None:
         )
 
 
-def _subdirs(path: pathlib.Path) -> list[str]:
-    if not path.is_dir():
-        raise FileNotFoundError(f"folder not found: {path}")
-    return sorted(p.name for p in path.iterdir() if p.is_dir())
-
-
 def load_obj_seg(
     root: str | os.PathLike,
     split: str = "train",
@@ -157,7 +152,7 @@ def load_obj_seg(
     an embedding of the wrong shape.
     """
     base = pathlib.Path(root) / split
-    names = list(categories) if categories is not None else _subdirs(base)
+    names = list(categories) if categories is not None else subdirs(base)
     samples = []
     for category in names:
         folder = base / category
@@ -228,19 +223,9 @@ def load_davis(
     """
     if every < 1:
         raise ValueError(f"load_davis: every must be >= 1, got {every}")
-    root = pathlib.Path(root)
-    image_root = root / "JPEGImages" / resolution
-    mask_root = root / "Annotations" / resolution
-    names = list(sequences) if sequences is not None else _subdirs(image_root)
     samples = []
-    for seq in names:
-        frames = sorted((image_root / seq).glob("*.jpg"))
-        if not frames:
-            raise FileNotFoundError(f"no frames (*.jpg) in {image_root / seq}")
-        for image_path in frames[::every]:
-            mask_path = mask_root / seq / f"{image_path.stem}.png"
-            if not mask_path.is_file():
-                raise ValueError(f"{image_path}: no annotation; expected {mask_path}")
+    for _, frames in davis_frames(root, sequences, resolution, every):
+        for image_path, mask_path in frames:
             image = read_rgb(image_path)
             mask = read_label_mask(mask_path)
             _check_same_size(image, mask, image_path, mask_path)

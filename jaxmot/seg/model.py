@@ -127,7 +127,7 @@ class PacUpsampler(nnx.Module):
                     normalize=config.normalize,
                     learn_guide_scale=config.learn_guide_scale,
                     rngs=rngs,
-                )  # fmt: skip
+                )
                 for i in range(len(c) - 1)
             ]
         )

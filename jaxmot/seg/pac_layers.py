@@ -52,8 +52,12 @@ class _PacBase(nnx.Module):
             return guide
         return scale_guide(guide, self.guide_log_scale[...])
 
-    def _bias(self):
-        return None if self.bias is None else self.bias[...]
+    def _conv(self, x: jax.Array, guide: jax.Array, kernel: jax.Array, bias) -> jax.Array:
+        raise NotImplementedError
+
+    def __call__(self, x: jax.Array, guide: jax.Array) -> jax.Array:
+        bias = None if self.bias is None else self.bias[...]
+        return self._conv(x, self._guide(guide), self.kernel[...], bias)
 
 
 class PacConv2d(_PacBase):
@@ -87,15 +91,8 @@ class PacConv2d(_PacBase):
         )
         self.dilation = dilation
 
-    def __call__(self, x: jax.Array, guide: jax.Array) -> jax.Array:
-        return pac_conv2d(
-            x,
-            self._guide(guide),
-            self.kernel[...],
-            self._bias(),
-            dilation=self.dilation,
-            normalize=self.normalize,
-        )
+    def _conv(self, x, guide, kernel, bias):
+        return pac_conv2d(x, guide, kernel, bias, dilation=self.dilation, normalize=self.normalize)
 
 
 class PacConvTranspose2d(_PacBase):
@@ -128,14 +125,9 @@ class PacConvTranspose2d(_PacBase):
         )
         self.stride = stride
 
-    def __call__(self, x: jax.Array, guide: jax.Array) -> jax.Array:
+    def _conv(self, x, guide, kernel, bias):
         return pac_conv_transpose2d(
-            x,
-            self._guide(guide),
-            self.kernel[...],
-            self._bias(),
-            stride=self.stride,
-            normalize=self.normalize,
+            x, guide, kernel, bias, stride=self.stride, normalize=self.normalize
         )
 
 

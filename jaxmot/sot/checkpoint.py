@@ -1,53 +1,44 @@
-"""Save and load exported E.T.Track models with their tracker settings."""
+"""Exported E.T.Track models: `jaxmot.train.export` with an ETTrackConfig (kind
+"ettrack"), plus the online tracker's settings."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import pathlib
 from typing import Any
 
 from flax import nnx
 
+from jaxmot.core.paths import shipped_checkpoint
 from jaxmot.sot.model import ETTrack, ETTrackConfig
 from jaxmot.sot.tracker import SOTTracker, SOTTrackerConfig
-from jaxmot.train.export import export_model, load_model
-from jaxmot.train.overrides import config_from_dict
+from jaxmot.train.export import config_from_manifest, export_with_config, load_with_config
 
 KIND = "ettrack"
 # The shipped narrow E.T.Track, trained by `pipelines.train_sot --config synthetic_narrow`.
-SOT_CHECKPOINT = pathlib.Path(__file__).resolve().parents[2] / "checkpoints" / "sot_ettrack_narrow"
+SOT_CHECKPOINT = shipped_checkpoint("sot_ettrack_narrow")
 
 
 def export_sot(
     model: ETTrack, tracker: SOTTrackerConfig, directory: str | os.PathLike, **extra: Any
 ) -> None:
     """Export the model with a manifest holding its config, the tracker's and `extra`."""
-    manifest = {
-        "kind": KIND,
-        "config": dataclasses.asdict(model.config),
-        "tracker": dataclasses.asdict(tracker),
-        **extra,
-    }
-    export_model(model, directory, manifest)
+    export_with_config(model, directory, kind=KIND, config=model.config, tracker=tracker, **extra)
 
 
 def load_sot(
     directory: str | os.PathLike | None = None,
 ) -> tuple[ETTrack, SOTTrackerConfig, dict[str, Any]]:
-    """(model in eval mode, tracker config, manifest); default: the shipped model."""
+    """(model in eval mode, tracker config, manifest); default: the shipped model. A
+    missing tracker section gives the defaults."""
     directory = SOT_CHECKPOINT if directory is None else directory
-
-    def build(manifest):
-        if manifest.get("kind") != KIND:
-            raise ValueError(
-                f"{directory}: not an E.T.Track export (kind {manifest.get('kind')!r})"
-            )
-        return ETTrack(config_from_dict(ETTrackConfig, manifest["config"]), rngs=nnx.Rngs(0))
-
-    model, manifest = load_model(directory, build)
-    model.eval()
-    tracker = config_from_dict(SOTTrackerConfig, manifest.get("tracker", {}))
+    model, _, manifest = load_with_config(
+        directory,
+        kind=KIND,
+        label="an E.T.Track export",
+        config_class=ETTrackConfig,
+        build=lambda config: ETTrack(config, rngs=nnx.Rngs(0)),
+    )
+    tracker = config_from_manifest(manifest, SOTTrackerConfig, directory, "tracker", required=False)
     return model, tracker, manifest
 
 
@@ -57,4 +48,4 @@ def load_sot_tracker(directory: str | os.PathLike | None = None) -> SOTTracker:
     return SOTTracker(model, tracker)
 
 
-__all__ = ["SOT_CHECKPOINT", "export_sot", "load_sot", "load_sot_tracker"]
+__all__ = ["KIND", "SOT_CHECKPOINT", "export_sot", "load_sot", "load_sot_tracker"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from jaxmot.core.paths import data_path
 from jaxmot.sot.model import ETTrackConfig
 from jaxmot.sot.tracker import SOTTrackerConfig
-from jaxmot.train import OptimizerConfig, TrainConfig
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +29,7 @@ class SOTDataConfig:
       restricted to `davis_sequences` when given.
     coco_annotations + coco_images: still images with boxes (an `instances_*.json`).
     mot_sequences: MOTChallenge sequence folders with `img1/` and `gt/gt.txt`; every gt
-      box is a still-image sample (e.g. ../shared/data/mot17_mini/train/*).
+      box is a still-image sample (e.g. the MOT17 sequences of $JAXMOT_DATA/mot17_mini/train).
     eval_*: what `train_sot` evaluates the trained tracker on afterwards (held-out
       generated videos; DAVIS sequences with boxes from masks).
     """
@@ -69,16 +70,19 @@ class SOTExperiment:
 def synthetic_narrow() -> SOTExperiment:
     """The shipped tracker (checkpoints/sot_ettrack_narrow): the narrow E.T.Track
     trained from scratch on generated moving-object videos plus the person boxes of
-    ../shared/data/mot17_mini as still images; Adam with a cosine schedule and EMA of
-    the weights (a short CPU run; the paper's SGD recipe is in `got10k_full`).
-    Evaluated on held-out generated videos and DAVIS-2016 (never trained on).
+    MOT17-02 and MOT17-04 ($JAXMOT_DATA/mot17_mini/train) as still images; Adam with a
+    cosine schedule and EMA of the weights (a short CPU run; the paper's SGD recipe is
+    in `got10k_full`).
+    Evaluated on held-out generated videos and DAVIS-2016 ($JAXMOT_DATA/davis2016, never
+    trained on).
 
     python -m pipelines.train_sot --config synthetic_narrow --workdir runs/sot_narrow \\
         --export checkpoints/sot_ettrack_narrow
     """
-    optimizer = OptimizerConfig(name="adam", learning_rate=2e-3, schedule="cosine",
-                                warmup_steps=100, grad_clip_norm=10.0)  # fmt: skip
-    mot = tuple(f"../shared/data/mot17_mini/train/MOT17-0{n}-FRCNN" for n in (2, 4))
+    optimizer = OptimizerConfig(
+        name="adam", learning_rate=2e-3, schedule="cosine", warmup_steps=100, grad_clip_norm=10.0
+    )
+    mot = tuple(data_path(f"mot17_mini/train/MOT17-0{n}-FRCNN") for n in (2, 4))
     return SOTExperiment(
         model=ETTrackConfig.narrow(),
         train=TrainConfig(
@@ -89,7 +93,7 @@ def synthetic_narrow() -> SOTExperiment:
             checkpoint_every=200,
             keep_checkpoints=2,
             ema_decay=0.998,
-        ),  # fmt: skip
+        ),
         # Targets up to 70 % of the frame: real videos (DAVIS) have targets that large,
         # whose search crops are mostly mean-colour padding; a model that never saw that
         # inflates its boxes there.
@@ -97,7 +101,7 @@ def synthetic_narrow() -> SOTExperiment:
             mot_sequences=mot,
             mot_weight=0.3,
             synthetic_target_size=(0.1, 0.7),
-            eval_davis="../shared/data/davis2016",
+            eval_davis=data_path("davis2016"),
         ),
     )
 
@@ -112,8 +116,14 @@ def got10k_full() -> SOTExperiment:
     python -m pipelines.train_sot --config got10k_full --workdir runs/sot_got10k \\
         --set data.got10k=/data/got10k/train [--set data.lasot=/data/lasot ...]
     """
-    optimizer = OptimizerConfig(name="sgd", learning_rate=0.1, momentum=0.9, weight_decay=1e-4,
-                                schedule="warmup_cosine", warmup_steps=5000)  # fmt: skip
+    optimizer = OptimizerConfig(
+        name="sgd",
+        learning_rate=0.1,
+        momentum=0.9,
+        weight_decay=1e-4,
+        schedule="warmup_cosine",
+        warmup_steps=5000,
+    )
     return SOTExperiment(
         model=ETTrackConfig(),
         train=TrainConfig(
@@ -123,8 +133,8 @@ def got10k_full() -> SOTExperiment:
             log_every=100,
             checkpoint_every=5000,
             ema_decay=0.9998,
-        ),  # fmt: skip
-        data=SOTDataConfig(synthetic_videos=0, eval_davis="../shared/data/davis2016"),
+        ),
+        data=SOTDataConfig(synthetic_videos=0, eval_davis=data_path("davis2016")),
     )
 
 
@@ -132,9 +142,8 @@ PRESETS = {"synthetic_narrow": synthetic_narrow, "got10k_full": got10k_full}
 
 
 def get_config(name: str) -> SOTExperiment:
-    if name not in PRESETS:
-        raise ValueError(f"unknown SOT config {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]()
+    """The preset `name` (one of PRESETS)."""
+    return get_preset(PRESETS, name, "SOT")
 
 
 __all__ = ["PRESETS", "SOTDataConfig", "SOTExperiment", "get_config"]

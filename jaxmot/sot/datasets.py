@@ -47,6 +47,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from jaxmot.core import mot_io as mot
+from jaxmot.core.davis import davis_frames, subdirs
 
 __all__ = [
     "FrameProvider",
@@ -246,8 +247,10 @@ def _read_flags(
     if one_line:
         if len(lines) > 1:
             raise SOTFormatError(path, lines[1][0], "labels", "expected a single line")
-        entries = [(lines[0][0], f"value {k + 1}", v) for k, v in enumerate(
-            _SEPARATORS.split(lines[0][1]) if lines else [])]  # fmt: skip
+        entries = [
+            (lines[0][0], f"value {k + 1}", v)
+            for k, v in enumerate(_SEPARATORS.split(lines[0][1]) if lines else [])
+        ]
     else:
         entries = [(n, "label", ln) for n, ln in lines]
     values = []
@@ -268,12 +271,6 @@ def _read_flags(
     return np.asarray(values, np.int64)
 
 
-def _subdirs(path: pathlib.Path) -> list[str]:
-    if not path.is_dir():
-        raise FileNotFoundError(f"folder not found: {path}")
-    return sorted(p.name for p in path.iterdir() if p.is_dir())
-
-
 # --------------------------------------------------------------------------- videos
 
 
@@ -290,7 +287,7 @@ def load_got10k(root: str | os.PathLike, sequences: Sequence[str] | None = None)
         if listing.is_file():
             sequences = [ln for _, ln in _lines(listing)]
         else:
-            sequences = [s for s in _subdirs(root) if (root / s / "groundtruth.txt").is_file()]
+            sequences = [s for s in subdirs(root) if (root / s / "groundtruth.txt").is_file()]
     out = []
     for name in sequences:
         folder = root / name
@@ -314,7 +311,7 @@ def load_lasot(
     Valid: w, h > 0, not fully occluded, not out of view (files optional)."""
     root = pathlib.Path(root)
     if sequences is None:
-        sequences = [s for c in _subdirs(root) for s in _subdirs(root / c)]
+        sequences = [s for c in subdirs(root) for s in subdirs(root / c)]
     out = []
     for name in sequences:
         folder = root / name.rsplit("-", 1)[0] / name
@@ -336,7 +333,7 @@ def load_trackingnet(
     Valid: w, h > 0."""
     root = pathlib.Path(root)
     if chunks is None:
-        names = [d for d in _subdirs(root) if re.fullmatch(r"TRAIN_\d+", d)]
+        names = [d for d in subdirs(root) if re.fullmatch(r"TRAIN_\d+", d)]
         chunks = sorted(int(d.split("_")[1]) for d in names)
         if not chunks:
             raise FileNotFoundError(f"no TRAIN_<k> folders in {root}")
@@ -361,29 +358,17 @@ def load_davis_boxes(
 ) -> SequenceSource:
     """DAVIS as single-object videos: the box of each frame's non-zero mask pixels (all
     objects of a DAVIS-2017 palette mask merge into one target, as in
-    `segmentation.load_davis`); an empty mask makes the frame invalid. Every frame needs
+    `jaxmot.seg.data.load_davis`); an empty mask makes the frame invalid. Every frame needs
     its mask (same stem, .png)."""
     from jaxmot.core.images import read_label_mask
     from jaxmot.sot.sequences import mask_to_box
 
-    root = pathlib.Path(root)
-    image_root = root / "JPEGImages" / resolution
-    mask_root = root / "Annotations" / resolution
-    names = list(sequences) if sequences is not None else _subdirs(image_root)
     out = []
-    for seq in names:
-        frames = sorted((image_root / seq).glob("*.jpg"))
-        if not frames:
-            raise FileNotFoundError(f"no frames (*.jpg) in {image_root / seq}")
-        boxes = []
-        for image_path in frames:
-            mask_path = mask_root / seq / f"{image_path.stem}.png"
-            if not mask_path.is_file():
-                raise ValueError(f"{image_path}: no annotation; expected {mask_path}")
-            boxes.append(mask_to_box(read_label_mask(mask_path)))
-        boxes = np.stack(boxes)
-        out.append(SOTSequence(seq, "davis", boxes, _usable(boxes), tuple(frames)))
-    return SequenceSource("davis", out, str(root))
+    for seq, frames in davis_frames(root, sequences, resolution):
+        boxes = np.stack([mask_to_box(read_label_mask(mask_path)) for _, mask_path in frames])
+        images = tuple(image_path for image_path, _ in frames)
+        out.append(SOTSequence(seq, "davis", boxes, _usable(boxes), images))
+    return SequenceSource("davis", out, str(pathlib.Path(root)))
 
 
 # --------------------------------------------------------------------------- still images

@@ -56,6 +56,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxmot.core.nn import torch_default_init
 from jaxmot.sot.depthwise import depthwise_conv2d
 
 
@@ -138,8 +139,7 @@ def init_exemplar_params(
     keys = iter(jax.random.split(key, 13))  # one per random array below
 
     def uniform(shape, fan_in):
-        bound = 1.0 / math.sqrt(fan_in)
-        return jax.random.uniform(next(keys), shape, dtype, -bound, bound)
+        return torch_default_init(fan_in)(next(keys), shape, dtype)
 
     def dense(n_in, n_out):
         return {"kernel": uniform((n_in, n_out), n_in), "bias": uniform((n_out,), n_in)}

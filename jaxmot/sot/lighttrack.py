@@ -42,18 +42,15 @@ checkpoint converter is a fixed renaming.
 from __future__ import annotations
 
 import dataclasses
-import math
+import functools
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 from jax.typing import DTypeLike
 
+from jaxmot.core.nn import batch_norm, conv2d, conv_bn, efficientnet_normal
 from jaxmot.sot.depthwise_conv import DepthwiseConv
-
-# torch.nn.BatchNorm2d defaults in flax's convention (momentum = 1 - torch momentum).
-BN_MOMENTUM = 0.9
-BN_EPSILON = 1e-5
 
 ET_TRACK_PATH = "back_04502514044521042540+cls_211000022+reg_100000111_ops_32"
 # Blocks per searchable stage of the supernet at flops_maximum=470 (`search_for_layer`).
@@ -122,59 +119,56 @@ def round_channels(channels: int, width_mult: float) -> int:
     return make_divisible(channels * width_mult)
 
 
-def _goog_normal(groups: int):
-    """EfficientNet init (`_init_weight_goog`): N(0, 2 / fan_out), fan_out = k*k*out/groups."""
-
-    def init(key, shape, dtype=jnp.float32):
-        kh, kw, _, out = shape
-        std = math.sqrt(2.0 / (kh * kw * out // groups))
-        return std * jax.random.normal(key, shape, dtype)
-
-    return init
+def _padding(size: int, stride: int) -> int:
+    """timm's get_padding: torch-style symmetric padding for a size x size conv."""
+    return ((stride - 1) + (size - 1)) // 2
 
 
-def _conv(
-    in_ch: int,
-    out_ch: int,
-    size: int,
-    stride: int = 1,
-    *,
-    depthwise: bool = False,
-    bias: bool = False,
-    dtype: DTypeLike | None,
-    rngs: nnx.Rngs,
-) -> nnx.Conv | DepthwiseConv:
-    pad = ((stride - 1) + (size - 1)) // 2  # timm get_padding: torch-style symmetric
-    groups = in_ch if depthwise else 1
-    if depthwise:
-        if in_ch != out_ch or bias:
-            raise ValueError("a depth-wise conv here has in = out channels and no bias")
-        return DepthwiseConv(in_ch, size, stride, pad, kernel_init=_goog_normal(groups),
-                             dtype=dtype, rngs=rngs)  # fmt: skip
-    return nnx.Conv(
+def _conv_bn(
+    in_ch: int, out_ch: int, size: int, stride: int = 1, *, dtype: DTypeLike | None, rngs: nnx.Rngs
+) -> tuple[nnx.Conv, nnx.BatchNorm]:
+    """An unbiased conv (EfficientNet init) and its BatchNorm."""
+    return conv_bn(
         in_ch,
         out_ch,
-        (size, size),
-        strides=stride,
-        padding=((pad, pad), (pad, pad)),
-        feature_group_count=groups,
-        use_bias=bias,
-        kernel_init=_goog_normal(groups),
+        size,
+        stride,
+        padding=_padding(size, stride),
+        kernel_init=efficientnet_normal(),
         dtype=dtype,
         rngs=rngs,
     )
 
 
-def _bn(channels: int, *, dtype: DTypeLike | None, rngs: nnx.Rngs) -> nnx.BatchNorm:
-    return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, rngs=rngs)
+def _depthwise_bn(
+    channels: int, size: int, stride: int, *, dtype: DTypeLike | None, rngs: nnx.Rngs
+) -> tuple[DepthwiseConv, nnx.BatchNorm]:
+    """A depth-wise conv (EfficientNet init, one group per channel) and its BatchNorm."""
+    conv = DepthwiseConv(
+        channels,
+        size,
+        stride,
+        _padding(size, stride),
+        kernel_init=efficientnet_normal(groups=channels),
+        dtype=dtype,
+        rngs=rngs,
+    )
+    return conv, batch_norm(channels, dtype=dtype, rngs=rngs)
 
 
 class SqueezeExcite(nnx.Module):
     """x * hard_sigmoid(expand(ReLU(reduce(mean over H, W of x)))), 1x1 convs with bias."""
 
     def __init__(self, channels: int, reduced: int, *, dtype=None, rngs: nnx.Rngs):
-        self.conv_reduce = _conv(channels, reduced, 1, bias=True, dtype=dtype, rngs=rngs)
-        self.conv_expand = _conv(reduced, channels, 1, bias=True, dtype=dtype, rngs=rngs)
+        se_conv = functools.partial(
+            conv2d,
+            kernel_init=efficientnet_normal(),
+            bias_init=nnx.initializers.zeros,
+            dtype=dtype,
+            rngs=rngs,
+        )
+        self.conv_reduce = se_conv(channels, reduced, 1)
+        self.conv_expand = se_conv(reduced, channels, 1)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         s = jnp.mean(x, axis=(1, 2), keepdims=True)
@@ -186,13 +180,11 @@ class DepthwiseSeparable(nnx.Module):
     """conv_dw k x k, bn1, Swish, SE, conv_pw 1x1, bn2 (no activation), + x if it fits."""
 
     def __init__(self, in_ch: int, spec: BlockSpec, out_ch: int, *, dtype=None, rngs: nnx.Rngs):
-        self.conv_dw = _conv(
-            in_ch, in_ch, spec.kernel, spec.stride, depthwise=True, dtype=dtype, rngs=rngs
+        self.conv_dw, self.bn1 = _depthwise_bn(
+            in_ch, spec.kernel, spec.stride, dtype=dtype, rngs=rngs
         )
-        self.bn1 = _bn(in_ch, dtype=dtype, rngs=rngs)
         self.se = SqueezeExcite(in_ch, make_divisible(in_ch * SE_RATIO), dtype=dtype, rngs=rngs)
-        self.conv_pw = _conv(in_ch, out_ch, 1, dtype=dtype, rngs=rngs)
-        self.bn2 = _bn(out_ch, dtype=dtype, rngs=rngs)
+        self.conv_pw, self.bn2 = _conv_bn(in_ch, out_ch, 1, dtype=dtype, rngs=rngs)
         self.has_residual = spec.stride == 1 and in_ch == out_ch
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -207,16 +199,13 @@ class InvertedResidual(nnx.Module):
 
     def __init__(self, in_ch: int, spec: BlockSpec, out_ch: int, *, dtype=None, rngs: nnx.Rngs):
         mid = make_divisible(in_ch * spec.expansion)
-        self.conv_pw = _conv(in_ch, mid, 1, dtype=dtype, rngs=rngs)
-        self.bn1 = _bn(mid, dtype=dtype, rngs=rngs)
-        self.conv_dw = _conv(
-            mid, mid, spec.kernel, spec.stride, depthwise=True, dtype=dtype, rngs=rngs
+        self.conv_pw, self.bn1 = _conv_bn(in_ch, mid, 1, dtype=dtype, rngs=rngs)
+        self.conv_dw, self.bn2 = _depthwise_bn(
+            mid, spec.kernel, spec.stride, dtype=dtype, rngs=rngs
         )
-        self.bn2 = _bn(mid, dtype=dtype, rngs=rngs)
         # SE width from the expanded channels (`reduce_mid=True`, divisor 8).
         self.se = SqueezeExcite(mid, make_divisible(mid * SE_RATIO), dtype=dtype, rngs=rngs)
-        self.conv_pwl = _conv(mid, out_ch, 1, dtype=dtype, rngs=rngs)
-        self.bn3 = _bn(out_ch, dtype=dtype, rngs=rngs)
+        self.conv_pwl, self.bn3 = _conv_bn(mid, out_ch, 1, dtype=dtype, rngs=rngs)
         self.has_residual = spec.stride == 1 and in_ch == out_ch
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -250,8 +239,7 @@ class LightTrackBackbone(nnx.Module):
     ):
         self.width_mult = width_mult
         stem = round_channels(STEM_CHANNELS, width_mult)
-        self.conv_stem = _conv(3, stem, 3, 2, dtype=dtype, rngs=rngs)
-        self.bn1 = _bn(stem, dtype=dtype, rngs=rngs)
+        self.conv_stem, self.bn1 = _conv_bn(3, stem, 3, 2, dtype=dtype, rngs=rngs)
         in_ch, stride = stem, 2
         stages = []
         for stage in arch:

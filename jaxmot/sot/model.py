@@ -57,11 +57,12 @@ from flax import nnx
 from jax.typing import DTypeLike
 
 from jaxmot.core.images import imagenet_normalize
+from jaxmot.core.nn import batch_norm, conv2d, conv_bn, torch_default_init
 from jaxmot.sot.correlation import pixelwise_correlation
 from jaxmot.sot.depthwise_conv import DepthwiseConv
 from jaxmot.sot.exemplar import ExemplarConfig
 from jaxmot.sot.exemplar_layer import ExemplarTransformerLayer
-from jaxmot.sot.lighttrack import BN_EPSILON, BN_MOMENTUM, LightTrackBackbone
+from jaxmot.sot.lighttrack import LightTrackBackbone
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,55 +134,13 @@ class ETTrackConfig:
         return self.feature_size(self.template_size) ** 2
 
 
-def _torch_uniform(fan_in: int):
-    """torch's default Conv2d init for weights and biases: U(+-1/sqrt(fan_in))."""
-    bound = 1.0 / math.sqrt(fan_in)
-
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
-
-
-def _conv(
-    in_ch: int,
-    out_ch: int,
-    size: int,
-    *,
-    groups: int = 1,
-    bias: bool = True,
-    dtype: DTypeLike | None,
-    rngs: nnx.Rngs,
-) -> nnx.Conv:
-    """Stride-1 conv with padding (k - 1) // 2 and torch's default initialisation."""
-    pad = (size - 1) // 2
-    init = _torch_uniform(in_ch // groups * size * size)
-    return nnx.Conv(
-        in_ch,
-        out_ch,
-        (size, size),
-        padding=((pad, pad), (pad, pad)),
-        feature_group_count=groups,
-        use_bias=bias,
-        kernel_init=init,
-        bias_init=init,
-        dtype=dtype,
-        rngs=rngs,
-    )
-
-
-def _bn(channels: int, *, dtype: DTypeLike | None, rngs: nnx.Rngs) -> nnx.BatchNorm:
-    return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, rngs=rngs)
-
-
 class SeparableConvBNReLU(nnx.Module):
     """Official SeparableConv2d_BNReLU: depth-wise k x k, 1x1, BN, ReLU (convs unbiased)."""
 
     def __init__(self, in_ch: int, out_ch: int, size: int, *, dtype=None, rngs: nnx.Rngs):
-        self.depthwise = DepthwiseConv(in_ch, size, kernel_init=_torch_uniform(size * size),
-                                       dtype=dtype, rngs=rngs)  # fmt: skip
-        self.pointwise = _conv(in_ch, out_ch, 1, bias=False, dtype=dtype, rngs=rngs)
-        self.bn = _bn(out_ch, dtype=dtype, rngs=rngs)
+        init = torch_default_init(size * size)  # fan_in of a depth-wise kernel: 1 * k * k
+        self.depthwise = DepthwiseConv(in_ch, size, kernel_init=init, dtype=dtype, rngs=rngs)
+        self.pointwise, self.bn = conv_bn(in_ch, out_ch, 1, dtype=dtype, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return jax.nn.relu(self.bn(self.pointwise(self.depthwise(x))))
@@ -191,8 +150,8 @@ class ChannelAttention(nnx.Module):
     """Official CAModule: x * sigmoid(fc2(ReLU(fc1(mean over H, W of x)))), 1x1 convs."""
 
     def __init__(self, channels: int, reduction: int = 1, *, dtype=None, rngs: nnx.Rngs):
-        self.fc1 = _conv(channels, channels // reduction, 1, dtype=dtype, rngs=rngs)
-        self.fc2 = _conv(channels // reduction, channels, 1, dtype=dtype, rngs=rngs)
+        self.fc1 = conv2d(channels, channels // reduction, 1, dtype=dtype, rngs=rngs)
+        self.fc2 = conv2d(channels // reduction, channels, 1, dtype=dtype, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         s = jnp.mean(x, axis=(1, 2), keepdims=True)
@@ -231,17 +190,17 @@ class ETTrack(nnx.Module):
         self.backbone = LightTrackBackbone(width_mult=config.backbone_width, dtype=dtype, rngs=rngs)
         c = self.backbone.out_channels
         positions = config.template_positions
-        self.neck_template_bn = _bn(c, dtype=dtype, rngs=rngs)
-        self.neck_search_bn = _bn(c, dtype=dtype, rngs=rngs)
+        self.neck_template_bn = batch_norm(c, dtype=dtype, rngs=rngs)
+        self.neck_search_bn = batch_norm(c, dtype=dtype, rngs=rngs)
         self.channel_attention = ChannelAttention(
             positions, config.ca_reduction, dtype=dtype, rngs=rngs
         )
-        self.adjust = _conv(positions, config.adj_channels, 1, dtype=dtype, rngs=rngs)
+        self.adjust = conv2d(positions, config.adj_channels, 1, dtype=dtype, rngs=rngs)
         tower = functools.partial(_tower, config=config.exemplar, dtype=dtype, rngs=rngs)
         self.cls_tower = tower(config.adj_channels, config.cls_channels, config.cls_kernels)
-        self.cls_pred = _conv(config.cls_channels, 1, 3, dtype=dtype, rngs=rngs)
+        self.cls_pred = conv2d(config.cls_channels, 1, 3, dtype=dtype, rngs=rngs)
         self.reg_tower = tower(config.adj_channels, config.reg_channels, config.reg_kernels)
-        self.reg_pred = _conv(config.reg_channels, 4, 3, dtype=dtype, rngs=rngs)
+        self.reg_pred = conv2d(config.reg_channels, 4, 3, dtype=dtype, rngs=rngs)
 
     def embed_template(self, z: jax.Array) -> jax.Array:
         """z [B, 127, 127, 3] RGB 0..255 -> backbone features zf [B, 8, 8, C] (the neck's

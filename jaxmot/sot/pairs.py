@@ -133,9 +133,17 @@ class PairConfig:
     def off(self) -> PairConfig:
         """The same geometry with every augmentation off."""
         return dataclasses.replace(
-            self, template_shift=0.0, template_scale=0.0, search_shift=0.0, search_scale=0.0,
-            color_prob=0.0, blur_prob=0.0, flip_prob=0.0, gray_prob=0.0, negative_prob=0.0,
-        )  # fmt: skip
+            self,
+            template_shift=0.0,
+            template_scale=0.0,
+            search_shift=0.0,
+            search_scale=0.0,
+            color_prob=0.0,
+            blur_prob=0.0,
+            flip_prob=0.0,
+            gray_prob=0.0,
+            negative_prob=0.0,
+        )
 
 
 # --------------------------------------------------------------------------- geometry
@@ -162,9 +170,13 @@ def crop_affine(image: np.ndarray, center, side, out_size: int, pad_color=None) 
     matrix[1, 2] += 0.5 * matrix[1, 1] - 0.5
     border = tuple(float(v) for v in np.atleast_1d(pad_color))
     return cv2.warpAffine(
-        image, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=border,
-    )  # fmt: skip
+        image,
+        matrix,
+        (out_size, out_size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border,
+    )
 
 
 def box_to_crop(box_xywh, center, side, out_size: int) -> np.ndarray:
@@ -172,9 +184,14 @@ def box_to_crop(box_xywh, center, side, out_size: int) -> np.ndarray:
     m = crop_matrix(center, side, out_size)
     x, y, w, h = (float(v) for v in box_xywh)
     return np.array(
-        [m[0, 0] * x + m[0, 2], m[1, 1] * y + m[1, 2],
-         m[0, 0] * (x + w) + m[0, 2], m[1, 1] * (y + h) + m[1, 2]], np.float32,
-    )  # fmt: skip
+        [
+            m[0, 0] * x + m[0, 2],
+            m[1, 1] * y + m[1, 2],
+            m[0, 0] * (x + w) + m[0, 2],
+            m[1, 1] * (y + h) + m[1, 2],
+        ],
+        np.float32,
+    )
 
 
 # --------------------------------------------------------------------------- photometric
@@ -261,9 +278,12 @@ class SyntheticSource:
                 (self.seed, index), self.num_frames, self.size, self.config
             )
             self._sequences[index] = SOTSequence(
-                f"{self.name}/{index:04d}", self.kind, video.boxes, video.valid,
+                f"{self.name}/{index:04d}",
+                self.kind,
+                video.boxes,
+                video.valid,
                 _RenderedFrames(video),
-            )  # fmt: skip
+            )
         return self._sequences[index]
 
 
@@ -394,9 +414,15 @@ class PairSampler:
         z_img, z_pad = self._frame(src, index, seq, t_z)
         x_img, x_pad = self._frame(search_src, search_index, search_seq, t_x)
         template, template_box = self._crop(
-            rng, z_img, z_pad, z_box, s_z, cfg.template_size, cfg.template_shift,
+            rng,
+            z_img,
+            z_pad,
+            z_box,
+            s_z,
+            cfg.template_size,
+            cfg.template_shift,
             cfg.template_scale,
-        )  # fmt: skip
+        )
         search, box = self._crop(
             rng, x_img, x_pad, x_box, s_x, cfg.search_size, cfg.search_shift, cfg.search_scale
         )
@@ -441,8 +467,9 @@ class PairSampler:
 def _as_rgb(image, name: str, t: int) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{name} frame {t}: expected uint8 [H, W, 3], got {image.dtype} "
-                         f"{image.shape}")  # fmt: skip
+        raise ValueError(
+            f"{name} frame {t}: expected uint8 [H, W, 3], got {image.dtype} {image.shape}"
+        )
     return image
 
 

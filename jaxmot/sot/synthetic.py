@@ -368,9 +368,12 @@ def _paint(frame: np.ndarray, obj: _Object, t: int, mask: np.ndarray | None, is_
     by = ((y0 + 0.5 - cy) / (bh / 2) + 1) * SPRITE / 2 - 0.5
     inverse = np.array([[ax, 0.0, bx], [0.0, ay, by]])
     colour = cv2.warpAffine(
-        obj.sprite, inverse, (x1 - x0 + 1, y1 - y0 + 1),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
-    )  # fmt: skip
+        obj.sprite,
+        inverse,
+        (x1 - x0 + 1, y1 - y0 + 1),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     np.copyto(frame[y0 : y1 + 1, x0 : x1 + 1], colour, where=inside[..., None])
     if mask is not None:
         mask[y0 : y1 + 1, x0 : x1 + 1][inside] = is_target

@@ -1,12 +1,19 @@
-"""The generic training stack: config, data-parallel mesh, jitted step, checkpoints, log.
+"""The generic training stack every jaxmot model trains through (docs/training.md).
 
-    task = MyTask(...)                      # init_model / loss_fn / batch(step)
-    result = train(task, TrainConfig(steps=1000), "runs/exp1")
-    model = restore_model(task, "runs/exp1")
+  task = MyTask(...)                      # init_model / loss_fn / batch(step)
+  result = train(task, TrainConfig(steps=1000), "runs/exp1")
+  model = restore_model(task, "runs/exp1")
 
-Modules: `config` (dataclasses, optimizer, schedules), `overrides` (KEY=VALUE flags),
-`mesh` (sharding), `step` (the jitted train step), `checkpoint` (orbax),
-`metrics_log` (metrics.jsonl), `loop` (train / restore_model).
+config        TrainConfig / OptimizerConfig (frozen dataclasses), optax optimizers,
+              schedules, presets
+overrides     `--workdir / --steps / --set KEY=VALUE / --cpu-devices` for any config
+mesh          data parallelism: one device mesh, batches sharded along "data"
+step          the pure, jitted train step (nnx.split / nnx.merge at the boundary)
+loop          train() and restore_model(): resume, logging, checkpoints
+checkpoint    orbax training checkpoints, keep-last-N
+metrics_log   metrics.jsonl, safe against kills
+ema           parameter EMA kept in the optimizer state
+export        shippable model folders (state/ + model.json) every system uses
 """
 
 from jaxmot.train.checkpoint import Checkpoints

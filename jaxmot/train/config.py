@@ -4,11 +4,17 @@ A model's experiment config nests `TrainConfig`; `apply_overrides` / `add_config
 (re-exported here from `overrides.py`) give every training program the same flags:
 
     python -m pipelines.train_x --workdir runs/x --steps 50 --set optimizer.learning_rate=1e-3
+
+Every system names its experiments in a `PRESETS` dict of functions (`configs.py`);
+`get_preset` picks one by name.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import optax
 
@@ -22,9 +28,12 @@ __all__ = [
     "apply_args",
     "apply_overrides",
     "config_to_dict",
+    "get_preset",
     "make_optimizer",
     "make_schedule",
 ]
+
+E = TypeVar("E")
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")
@@ -149,3 +158,26 @@ def make_optimizer(
     if ema_decay:
         parts.append(params_ema(ema_decay))
     return parts[0] if len(parts) == 1 else optax.chain(*parts)
+
+
+def get_preset(presets: Mapping[str, Callable[[], E]], name: str, what: str) -> E:
+    """The experiment config `presets[name]()`.
+
+    Presets are functions, so defaults that depend on the environment (the data root,
+    `jaxmot.core.paths.data_path`) are read when a preset is chosen, not at import.
+
+    Args:
+      presets: preset name -> function returning a fresh config.
+      name: the preset to build.
+      what: the system, for the error message ("GNN", "ReID", ...).
+
+    Raises:
+      ValueError: an unknown name (close matches are suggested, all names listed).
+    """
+    if name not in presets:
+        close = difflib.get_close_matches(name, list(presets), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown {what} config {name!r}{hint}; choose one of {', '.join(presets)}"
+        )
+    return presets[name]()

@@ -16,20 +16,43 @@ from jaxmot.core.mot_io import GroundTruth, TrackResults, write_gt, write_result
 from pipelines import evaluate as evaluate_cli
 
 METRIC_KEYS = {
-    "MOTA", "MOTP", "IDF1", "IDP", "IDR", "Rcll", "Prcn", "FP", "FN", "IDs", "Frag",
-    "MT", "PT", "ML", "GT", "num_frames", "HOTA", "DetA", "AssA", "LocA", "DetRe",
-    "DetPr", "AssRe", "AssPr",
-}  # fmt: skip
+    "MOTA",
+    "MOTP",
+    "IDF1",
+    "IDP",
+    "IDR",
+    "Rcll",
+    "Prcn",
+    "FP",
+    "FN",
+    "IDs",
+    "Frag",
+    "MT",
+    "PT",
+    "ML",
+    "GT",
+    "num_frames",
+    "HOTA",
+    "DetA",
+    "AssA",
+    "LocA",
+    "DetRe",
+    "DetPr",
+    "AssRe",
+    "AssPr",
+}
 
 
 def _gt(frames, ids, boxes, flags=None, classes=None) -> GroundTruth:
     n = len(frames)
     return GroundTruth(
-        frames=frames, ids=ids, boxes=boxes,
+        frames=frames,
+        ids=ids,
+        boxes=boxes,
         flags=np.ones(n) if flags is None else flags,
         classes=-np.ones(n) if classes is None else classes,
         visibility=-np.ones(n),
-    )  # fmt: skip
+    )
 
 
 def _res(frames, ids, boxes) -> TrackResults:

@@ -128,16 +128,27 @@ def test_non_numeric_features(tmp_path, det_txt):
 
 def test_missing_features_key(tmp_path, det_txt):
     _error(tmp_path, det_txt, "missing array 'features'", embeddings=np.zeros((6, 3)))
-    _error(tmp_path, det_txt, "missing array 'features'", load_detection_features,
-           embeddings=np.zeros((6, 3)))  # fmt: skip
+    _error(
+        tmp_path,
+        det_txt,
+        "missing array 'features'",
+        load_detection_features,
+        embeddings=np.zeros((6, 3)),
+    )
 
 
 def test_forms_mixed_or_swapped(tmp_path, det_txt):
-    msg = _error(tmp_path, det_txt, r"has \['boxes'\] but not \['frames', 'scores'\]",
-                 features=np.zeros((6, 3)), boxes=np.ones((6, 4)))  # fmt: skip
+    msg = _error(
+        tmp_path,
+        det_txt,
+        r"has \['boxes'\] but not \['frames', 'scores'\]",
+        features=np.zeros((6, 3)),
+        boxes=np.ones((6, 4)),
+    )
     assert "only features" in msg
-    _error(tmp_path, det_txt, "load_line_features", load_detection_features,
-           features=np.zeros((6, 3)))  # fmt: skip
+    _error(
+        tmp_path, det_txt, "load_line_features", load_detection_features, features=np.zeros((6, 3))
+    )
     full = {"frames": np.ones(6, np.int32), "boxes": np.ones((6, 4)), "scores": np.ones(6)}
     _error(tmp_path, det_txt, "load_detection_features", features=np.zeros((6, 3)), **full)
     path = _by_line(tmp_path, np.zeros((6, 3)))

@@ -17,14 +17,14 @@ class TextbookKalman:
 
     def initiate(self, z):
         h = z[3]
-        std = [2 * self.wp * h, 2 * self.wp * h, 1e-2, 2 * self.wp * h,
-               10 * self.wv * h, 10 * self.wv * h, 1e-5, 10 * self.wv * h]  # fmt: skip
+        pos, vel = 2 * self.wp * h, 10 * self.wv * h
+        std = [pos, pos, 1e-2, pos, vel, vel, 1e-5, vel]
         return np.r_[z, np.zeros(4)], np.diag(np.square(std))
 
     def predict(self, x, p):
         h = x[3]
-        std = [self.wp * h, self.wp * h, 1e-2, self.wp * h,
-               self.wv * h, self.wv * h, 1e-5, self.wv * h]  # fmt: skip
+        pos, vel = self.wp * h, self.wv * h
+        std = [pos, pos, 1e-2, pos, vel, vel, 1e-5, vel]
         return self.F @ x, self.F @ p @ self.F.T + np.diag(np.square(std))
 
     def innovation(self, x, p):
@@ -45,8 +45,14 @@ class TextbookKalman:
 
 def _measurements(rng, n):
     return np.stack(
-        [rng.uniform(50, 600, n), rng.uniform(50, 400, n), rng.uniform(0.3, 0.6, n),
-         rng.uniform(40, 250, n)], axis=1)  # fmt: skip
+        [
+            rng.uniform(50, 600, n),
+            rng.uniform(50, 400, n),
+            rng.uniform(0.3, 0.6, n),
+            rng.uniform(40, 250, n),
+        ],
+        axis=1,
+    )
 
 
 def _reference_run(z0, z1, z2):
@@ -145,8 +151,9 @@ def test_per_coordinate_form_equals_full_filter(jit):
     for got, want in zip(blocks(z0, z1, zs), full(z0, z1, zs), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(jnp.abs(want).max()))
     # and the full form agrees with the textbook, so the blocks do too
-    x, p = _reference_run(np.asarray(z0[0], np.float64), np.asarray(z1[0], np.float64),
-                          np.asarray(z1[0], np.float64))  # fmt: skip
+    x, p = _reference_run(
+        np.asarray(z0[0], np.float64), np.asarray(z1[0], np.float64), np.asarray(z1[0], np.float64)
+    )
     m, b = kalman.initiate_blocks(z0[:1])
     for z in (z1[:1], z1[:1]):
         m, b = kalman.update_blocks(*kalman.predict_blocks(m, b), z)

@@ -60,8 +60,11 @@ def test_results_round_trip_exact(tmp_path):
 
 def test_detections_round_trip(tmp_path):
     rng = np.random.default_rng(1)
-    dets = Detections(frames=rng.integers(1, 9, 30), boxes=rng.uniform(1, 99, (30, 4)),
-                      scores=rng.uniform(0, 1, 30))  # fmt: skip
+    dets = Detections(
+        frames=rng.integers(1, 9, 30),
+        boxes=rng.uniform(1, 99, (30, 4)),
+        scores=rng.uniform(0, 1, 30),
+    )
     write_detections(tmp_path / "det.txt", dets)
     assert (tmp_path / "det.txt").read_text().splitlines()[0].split(",")[1] == "-1"
     back = read_detections(tmp_path / "det.txt")
@@ -72,9 +75,13 @@ def test_detections_round_trip(tmp_path):
 
 def test_gt_round_trip(tmp_path):
     gt = GroundTruth(
-        frames=[2, 1, 1], ids=[5, 3, 4], boxes=[[1, 2, 3, 4], [5.5, 6, 7, 8], [9, 9, 9, 9]],
-        flags=[1, 0, 1], classes=[1, 7, 2], visibility=[0.5, 1.0, 0.0],
-    )  # fmt: skip
+        frames=[2, 1, 1],
+        ids=[5, 3, 4],
+        boxes=[[1, 2, 3, 4], [5.5, 6, 7, 8], [9, 9, 9, 9]],
+        flags=[1, 0, 1],
+        classes=[1, 7, 2],
+        visibility=[0.5, 1.0, 0.0],
+    )
     write_gt(tmp_path / "gt.txt", gt)
     back = read_gt(tmp_path / "gt.txt")
     for k in ("frames", "ids", "boxes", "flags", "classes", "visibility"):
@@ -94,8 +101,11 @@ def test_seqinfo_round_trip(tmp_path):
 
 
 def test_for_frame_and_sorting():
-    dets = Detections(frames=[3, 1, 3, 1, 2], boxes=np.arange(20).reshape(5, 4) + 1.0,
-                      scores=[0.1, 0.2, 0.3, 0.4, 0.5])  # fmt: skip
+    dets = Detections(
+        frames=[3, 1, 3, 1, 2],
+        boxes=np.arange(20).reshape(5, 4) + 1.0,
+        scores=[0.1, 0.2, 0.3, 0.4, 0.5],
+    )
     np.testing.assert_array_equal(dets.frames, [1, 1, 2, 3, 3])
     np.testing.assert_allclose(dets.scores[dets.for_frame(1)], [0.2, 0.4])
     np.testing.assert_allclose(dets.scores[dets.for_frame(3)], [0.1, 0.3])
@@ -234,8 +244,9 @@ def test_sequence_with_image_frames(tmp_path):
 
 def test_sequence_with_video(tmp_path):
     cv2 = pytest.importorskip("cv2")
-    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10,
-                             (32, 24))  # fmt: skip
+    writer = cv2.VideoWriter(
+        str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24)
+    )
     if not writer.isOpened():
         pytest.skip("this OpenCV build cannot write MJPG video")
     for i in range(1, 6):
@@ -306,13 +317,23 @@ def test_atomic_write_json_is_strict_json(tmp_path):
         raise ValueError(f"non-standard JSON constant {constant}")
 
     target = tmp_path / "m.json"
-    value = {"MOTP": float("nan"), "runs": [{"x": np.float32(np.inf)}, (1, -np.inf)],
-             "n": np.int64(3), "a": np.arange(2), 7: "int key"}  # fmt: skip
+    value = {
+        "MOTP": float("nan"),
+        "runs": [{"x": np.float32(np.inf)}, (1, -np.inf)],
+        "n": np.int64(3),
+        "a": np.arange(2),
+        7: "int key",
+    }
     atomic_write_json(target, value)
     text = target.read_text()
     assert text.endswith("}\n")
     loaded = json.loads(text, parse_constant=strict)
-    assert loaded == {"MOTP": None, "runs": [{"x": None}, [1, None]], "n": 3, "a": [0, 1],
-                      "7": "int key"}  # fmt: skip
+    assert loaded == {
+        "MOTP": None,
+        "runs": [{"x": None}, [1, None]],
+        "n": 3,
+        "a": [0, 1],
+        "7": "int key",
+    }
     atomic_write_json(target, {"b": 1, "a": 2}, sort_keys=True)
     assert target.read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'

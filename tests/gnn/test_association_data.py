@@ -185,12 +185,14 @@ def test_build_sample_matches_brute_force():
 def test_past_false_positives_join_as_tracks_that_match_nothing():
     seq = _random_labelled(0)
     t, past = 40, 20
-    window_fp = [r for r in range(len(seq))
-                 if t - past <= seq.frames[r] < t and seq.ids[r] < 0][::-1]  # fmt: skip
+    window_fp = [r for r in range(len(seq)) if t - past <= seq.frames[r] < t and seq.ids[r] < 0][
+        ::-1
+    ]
     assert len(window_fp) > 3  # the test data has false positives to draw from
     base = A.build_sample(seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0)
-    every = A.build_sample(seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0,
-                           past_false_positives=1.0)  # fmt: skip
+    every = A.build_sample(
+        seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0, past_false_positives=1.0
+    )
     n = len(base["track_ids"])
     for key in ("track_ids", "track_boxes", "track_t", "track_features"):
         np.testing.assert_array_equal(every[key][:n], base[key])  # true tracks first, as before
@@ -200,9 +202,15 @@ def test_past_false_positives_join_as_tracks_that_match_nothing():
     ones = np.ones(len(every["track_ids"]), bool), np.ones(len(every["det_ids"]), bool)
     labels = A.association_labels(every["track_ids"], every["det_ids"], *ones)
     assert not labels[n:].any() and labels[:n].any()
-    counts = [len(A.build_sample(seq, t, np.random.default_rng(k), drop_p=0.0,
-                                 past_false_positives=0.5)["track_ids"]) - n
-              for k in range(200)]  # fmt: skip
+    counts = [
+        len(
+            A.build_sample(seq, t, np.random.default_rng(k), drop_p=0.0, past_false_positives=0.5)[
+                "track_ids"
+            ]
+        )
+        - n
+        for k in range(200)
+    ]
     assert abs(np.mean(counts) - 0.5 * len(window_fp)) < 0.1 * len(window_fp)
 
 
@@ -210,11 +218,7 @@ def test_usable_frames_matches_brute_force():
     seq = _random_labelled(1, num_frames=80, num_ids=3)
     for past in (1, 5):
         usable = A.usable_frames(seq, past_frames=past)
-        brute = [
-            t
-            for t in range(1, 81)
-            if all(map(len, _brute_force_sample(seq, t, past, 0.25)))
-        ]  # fmt: skip
+        brute = [t for t in range(1, 81) if all(map(len, _brute_force_sample(seq, t, past, 0.25)))]
         np.testing.assert_array_equal(usable, brute)
         assert len(brute) < 80
 
@@ -311,8 +315,9 @@ def test_labelled_scene(scene_data):
 
 
 def test_labelled_sequence_with_extractor(tmp_path):
-    config = SceneConfig(num_frames=20, num_objects=5, width=320, height=240,
-                         height_range=(40.0, 100.0))  # fmt: skip
+    config = SceneConfig(
+        num_frames=20, num_objects=5, width=320, height=240, height_range=(40.0, 100.0)
+    )
     sequence = read_sequence(generate_sequence(tmp_path, config, name="S"))
     extractor = ColorHistogramExtractor()
     seq = A.labelled_sequence_with_extractor(
@@ -368,13 +373,16 @@ def test_sequences_weighted_by_usable_frames():
     small = _random_labelled(6, num_frames=30)
     large = _random_labelled(7, num_frames=90)
     large = A.LabelledDetections(
-        "large", large.frames, large.boxes, large.scores,
-        np.where(large.ids >= 0, large.ids + 1000, -1), large.visibility, large.features,
-    )  # fmt: skip
+        "large",
+        large.frames,
+        large.boxes,
+        large.scores,
+        np.where(large.ids >= 0, large.ids + 1000, -1),
+        large.visibility,
+        large.features,
+    )
     batches = A.AssociationBatches([small, large], batch_size=50, seed=0)
-    share = np.mean(
-        [(batches.batch(s)["track_ids"].max(1) >= 1000).mean() for s in range(20)]
-    )  # fmt: skip
+    share = np.mean([(batches.batch(s)["track_ids"].max(1) >= 1000).mean() for s in range(20)])
     n_small, n_large = (len(A.usable_frames(s)) for s in (small, large))
     assert abs(share - n_large / (n_small + n_large)) < 0.05
 

@@ -23,10 +23,10 @@ from jaxmot.gnn.data import (
     association_labels,
     labelled_sequence,
 )
-from jaxmot.gnn.model import AssociationGNN, GNNConfig, pair_labels, score_graph
+from jaxmot.gnn.model import GRAPH_KEYS, AssociationGNN, GNNConfig, pair_labels, score_graph
+from jaxmot.gnn.sequences import as_tracking_input
 from jaxmot.gnn.tracker import PATIENCE_CANDIDATES, GNNTracker
 from jaxmot.train.export import read_manifest
-from pipelines.train_gnn import as_tracking_input
 
 SMALL = GNNConfig(reid_dim=8, node_dim=6, edge_dim=10, num_steps=3)
 
@@ -53,19 +53,30 @@ def test_model_equals_the_plain_reference_form(labelled):
     assert logits.shape[:2] == (3, SMALL.num_steps)
     for b in range(3):
         edges = mp.edge_features(
-            batch["track_boxes"][b], batch["det_boxes"][b], batch["track_t"][b],
-            batch["det_t"][b], batch["track_features"][b], batch["det_features"][b],
-        )  # fmt: skip
+            batch["track_boxes"][b],
+            batch["det_boxes"][b],
+            batch["track_t"][b],
+            batch["det_t"][b],
+            batch["track_features"][b],
+            batch["det_features"][b],
+        )
         ref = mp.message_passing_reference(
-            model.param_tree(), batch["track_features"][b], batch["det_features"][b], edges,
-            batch["track_valid"][b], batch["det_valid"][b], SMALL.num_steps,
-        )  # fmt: skip
+            model.param_tree(),
+            batch["track_features"][b],
+            batch["det_features"][b],
+            edges,
+            batch["track_valid"][b],
+            batch["det_valid"][b],
+            SMALL.num_steps,
+        )
         valid = batch["track_valid"][b][:, None] & batch["det_valid"][b][None, :]
-        np.testing.assert_allclose(np.where(valid, logits[b], 0), np.where(valid, ref, 0),
-                                   rtol=1e-4, atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(
+            np.where(valid, logits[b], 0), np.where(valid, ref, 0), rtol=1e-4, atol=1e-5
+        )
     labels, valid = pair_labels(batch)
-    expected = association_labels(batch["track_ids"], batch["det_ids"], batch["track_valid"],
-                                  batch["det_valid"])  # fmt: skip
+    expected = association_labels(
+        batch["track_ids"], batch["det_ids"], batch["track_valid"], batch["det_valid"]
+    )
     np.testing.assert_array_equal(np.asarray(labels) > 0, np.asarray(expected))
     assert np.asarray(labels).sum() > 0  # the batch has true pairs
 
@@ -77,10 +88,8 @@ def test_gradients_are_finite_with_padding(labelled):
     assert not batch["det_valid"].all()  # padded rows with zero boxes
 
     def loss(params):
-        logits = jax.vmap(
-            lambda *a: score_graph(params, SMALL.num_steps, *a)
-        )(*(batch[k] for k in ("track_boxes", "track_t", "track_features", "track_valid",
-                                "det_boxes", "det_t", "det_features", "det_valid")))  # fmt: skip
+        graph = (batch[k] for k in GRAPH_KEYS)
+        logits = jax.vmap(lambda *a: score_graph(params, SMALL.num_steps, *a))(*graph)
         labels, valid = pair_labels(batch)
         return jax.vmap(mp.association_loss)(logits, labels, valid).mean()
 
@@ -115,6 +124,7 @@ def test_tracker_compiles_per_bucket_pair_only(labelled):
 
 
 def test_train_then_track_end_to_end(tmp_path):
+    from jaxmot.gnn.evaluation import eval_trackers
     from pipelines import train_gnn
 
     args = ["--workdir", str(tmp_path / "run"), "--steps", "4",
@@ -130,7 +140,7 @@ def test_train_then_track_end_to_end(tmp_path):
     patience = evaluation["gnn_patience"]
     assert patience in PATIENCE_CANDIDATES
     assert set(evaluation["gnn_patience_idf1"]) == {str(p) for p in PATIENCE_CANDIDATES}
-    assert set(evaluation["noise_0.5"]) == set(train_gnn.eval_trackers(patience))
+    assert set(evaluation["noise_0.5"]) == set(eval_trackers(patience))
     # The export carries the tuned patience, and the gnn tracker built from it uses it.
     assert read_manifest(tmp_path / "gnn")["tracker"] == {"patience": patience}
     tracker = make_tracker("gnn", gnn_checkpoint=tmp_path / "gnn")

@@ -72,8 +72,13 @@ def test_motion_features_and_cosine_distance_match_numpy_loops():
             xi, yi, wi, hi = tb[i]
             xj, yj, wj, hj = db[j]
             cxi, cyi, cxj, cyj = xi + wi / 2, yi + hi / 2, xj + wj / 2, yj + hj / 2
-            expected[i, j] = [2 * (cxj - cxi) / (hi + hj), 2 * (cyj - cyi) / (hi + hj),
-                              np.log(hi / hj), np.log(wi / wj), dt[j] - tt[i]]  # fmt: skip
+            expected[i, j] = [
+                2 * (cxj - cxi) / (hi + hj),
+                2 * (cyj - cyi) / (hi + hj),
+                np.log(hi / hj),
+                np.log(wi / wj),
+                dt[j] - tt[i],
+            ]
             na, nb = max(np.linalg.norm(a[i]), 1e-8), np.linalg.norm(b[j])
             cos[i, j] = 1 - a[i] @ b[j] / (na * nb)
     np.testing.assert_allclose(
@@ -241,8 +246,14 @@ def test_association_loss_by_hand():
         return -(pw * y * np.log(s) + (1 - y) * np.log(1 - s))
 
     # step 0: pairs (0,0) y=1 x=0, (0,1) y=0 x=2, (1,0) y=0 x=-1; step 1: x = 1, -3, 0.5
-    terms = [bce(0.0, 1, 20), bce(2.0, 0, 20), bce(-1.0, 0, 20), bce(1.0, 1, 20), bce(-3.0, 0, 20),
-             bce(0.5, 0, 20)]  # fmt: skip
+    terms = [
+        bce(0.0, 1, 20),
+        bce(2.0, 0, 20),
+        bce(-1.0, 0, 20),
+        bce(1.0, 1, 20),
+        bce(-3.0, 0, 20),
+        bce(0.5, 0, 20),
+    ]
     assert terms[0] == pytest.approx(20 * np.log(2))
     np.testing.assert_allclose(mp.association_loss(logits, labels, valid), np.mean(terms), 1e-6)
     # pos_weight scales only the positive terms
@@ -296,8 +307,15 @@ def test_bench_gnn_writes_json(tmp_path):
         ("fast-train", "all")
     }
     for r in records:
-        assert {"form", "n", "batch", "ms_median", "effective_gflops", "matmul_gflops",
-                "compile_s"} <= set(r)  # fmt: skip
+        assert {
+            "form",
+            "n",
+            "batch",
+            "ms_median",
+            "effective_gflops",
+            "matmul_gflops",
+            "compile_s",
+        } <= set(r)
         assert r["ms_median"] > 0 and r["matmul_gflops"] > 0
     assert [r["batch"] for r in records] == [2] * 5
 
@@ -308,13 +326,14 @@ def test_bench_gnn_shards_the_batch_over_cpu_devices(tmp_path):
     script = """
 import json, sys
 import jax, numpy as np
-from pipelines import bench, bench_gnn
+from pipelines import bench
+from jaxmot.gnn import bench as bench_gnn
 from jaxmot.gnn import message_passing as mp
 from jaxmot.core.runtime import use_cpu_devices
 use_cpu_devices(2)
 params = mp.init_params(jax.random.key(0), 8, 4, 8)
 fn = lambda *x: mp.message_passing(params, *x, num_steps=2)
-inputs = bench_gnn._batch(5, 4, 8)
+inputs = bench_gnn.random_batch(5, 4, 8)
 sharded, devices = bench_gnn.shard_batch(bench_gnn.batched(fn, 1), 4)
 assert devices == 2, devices
 np.testing.assert_allclose(jax.jit(sharded)(*inputs), jax.jit(jax.vmap(fn))(*inputs),
@@ -326,10 +345,19 @@ assert bench.main(["gnn", "--sizes", "4", "--batches", "1", "2", "--reid-dim", "
 """
     out = tmp_path / "gnn.json"
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", script, str(out)], env=env,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     records = json.loads(out.read_text())
     assert [(r["form"], r["batch"], r["devices"]) for r in records] == [
-        ("fast", 1, 1), ("plain", 1, 1), ("fast", 2, 2), ("plain", 2, 2),
-        ("fast-train", 2, 2)]  # fmt: skip
+        ("fast", 1, 1),
+        ("plain", 1, 1),
+        ("fast", 2, 2),
+        ("plain", 2, 2),
+        ("fast-train", 2, 2),
+    ]

@@ -157,8 +157,10 @@ def test_tp_is_in_input_order_and_follows_the_scores():
     boxes = np.array([[0, 0, 10, 10], [0.5, 0, 10.5, 10], [20, 0, 30, 10]], np.float64)
     perm = [2, 0, 1]
     assert match_detections(boxes[perm], np.array([0.7, 0.9, 0.8]), GT2).tolist() == [
-        True, True, False,
-    ]  # fmt: skip
+        True,
+        True,
+        False,
+    ]
     # Swapping the scores of the two gt0 candidates swaps which one matches.
     assert match_detections(boxes, [0.8, 0.9, 0.7], GT2).tolist() == [False, True, True]
 

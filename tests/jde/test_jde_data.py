@@ -130,8 +130,15 @@ def test_random_affine_without_rotation_moves_pixels_exactly():
 def test_random_affine_filters_boxes_as_official():
     img = np.zeros((100, 100, 3), np.uint8)
     boxes = np.array([[40, 40, 60, 60], [0, 0, 3, 3], [-200, -200, -150, -150.0]])
-    _, out, kept = random_affine(img, boxes, np.random.default_rng(0), degrees=(0, 0),
-                                 translate=(0, 0), scale=(1, 1), shear=(0, 0))  # fmt: skip
+    _, out, kept = random_affine(
+        img,
+        boxes,
+        np.random.default_rng(0),
+        degrees=(0, 0),
+        translate=(0, 0),
+        scale=(1, 1),
+        shear=(0, 0),
+    )
     assert kept.tolist() == [0]  # too small (w, h <= 4 px) and fully outside are dropped
     np.testing.assert_allclose(out, [[40, 40, 60, 60]], atol=1e-4)
     _, out, kept = random_affine(img, np.zeros((0, 4)), np.random.default_rng(0))
@@ -217,11 +224,12 @@ def test_label_path_for():
 def _jde_root(root):
     """Two datasets in the official layout; images 40x20 (w x h) PNG."""
     specs = {
-        "A": [("a0", [[0, 0, 0.5, 0.5, 0.25, 0.5], [0, 2, 0.25, 0.5, 0.1, 0.2]]),
-              ("a1", [[0, -1, 0.5, 0.5, 0.5, 0.5]])],
-        "B": [("b0", [[0, 1, 0.5, 0.5, 0.25, 0.5], [0, 0, 0.75, 0.25, 0.25, 0.5]]),
-              ("b1", [])],
-    }  # fmt: skip
+        "A": [
+            ("a0", [[0, 0, 0.5, 0.5, 0.25, 0.5], [0, 2, 0.25, 0.5, 0.1, 0.2]]),
+            ("a1", [[0, -1, 0.5, 0.5, 0.5, 0.5]]),
+        ],
+        "B": [("b0", [[0, 1, 0.5, 0.5, 0.25, 0.5], [0, 0, 0.75, 0.25, 0.25, 0.5]]), ("b1", [])],
+    }
     lists = {}
     for ds, items in specs.items():
         lines = []
@@ -293,8 +301,14 @@ def test_mot_source_reads_considered_pedestrians_only(tmp_path):
 
 
 def _scene(seed, frames=4):
-    return SceneConfig(width=160, height=120, num_frames=frames, num_objects=3, seed=seed,
-                       height_range=(30.0, 60.0))  # fmt: skip
+    return SceneConfig(
+        width=160,
+        height=120,
+        num_frames=frames,
+        num_objects=3,
+        seed=seed,
+        height_range=(30.0, 60.0),
+    )
 
 
 def test_synthetic_source_frames_and_ids():

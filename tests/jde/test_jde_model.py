@@ -38,8 +38,15 @@ TINY = JDEConfig(
 )
 # Every conv 8 wide, no residual blocks, 1 anchor: few distinct weight shapes, so a
 # concrete model initialises quickly.
-MINIMAL = JDEConfig(width=32, height=32, width_multiplier=0.01, blocks=(0,) * 5,
-                    embedding_dim=8, num_anchors=1, num_ids=3)  # fmt: skip
+MINIMAL = JDEConfig(
+    width=32,
+    height=32,
+    width_multiplier=0.01,
+    blocks=(0,) * 5,
+    embedding_dim=8,
+    num_anchors=1,
+    num_ids=3,
+)
 
 
 @functools.cache
@@ -53,21 +60,33 @@ def _abstract(config: JDEConfig = TINY) -> JDE:
 
 
 # cfg/yolov3.cfg, section by section: conv filters in order (78 convs), 116 layers.
+# fmt: off
 _BACKBONE_FILTERS = (
     [32, 64, 32, 64]
     + [128] + [64, 128] * 2
     + [256] + [128, 256] * 8
     + [512] + [256, 512] * 8
     + [1024] + [512, 1024] * 4
-)  # fmt: skip
+)
 CFG_CONV_FILTERS = (
     _BACKBONE_FILTERS
     + [512, 1024] * 3 + [24, 512]
     + [256] + [256, 512] * 3 + [24, 512]
     + [128] + [128, 256] * 3 + [24, 512]
-)  # fmt: skip
-CFG_ROUTES = {82: (-3,), 84: (-3, -1), 86: (-7,), 89: (-1, 61), 97: (-3,), 99: (-3, -1),
-              101: (-7,), 104: (-1, 36), 112: (-3,), 114: (-3, -1)}  # fmt: skip
+)
+# fmt: on
+CFG_ROUTES = {
+    82: (-3,),
+    84: (-3, -1),
+    86: (-7,),
+    89: (-1, 61),
+    97: (-3,),
+    99: (-3, -1),
+    101: (-7,),
+    104: (-1, 36),
+    112: (-3,),
+    114: (-3, -1),
+}
 CFG_YOLO = {85: (8, 9, 10, 11), 100: (4, 5, 6, 7), 115: (0, 1, 2, 3)}  # layer -> mask
 CFG_UPSAMPLE = (88, 103)
 
@@ -84,9 +103,8 @@ def test_full_layer_list_is_the_official_cfg():
     assert len(shortcuts) == 23 and all(layers[i].layers == (-3,) for i in shortcuts)
     # Darknet-53 is layers 0-74 (darknet53.conv.74); the 3 stride-2 convs after layer 0
     # and the two stage outputs the FPN reads (36: stride 8, 61: stride 16).
-    assert [i for i, la in enumerate(layers) if la.kind == "conv" and la.stride == 2] == [
-        1, 5, 12, 37, 62
-    ]  # fmt: skip
+    stride2 = [i for i, la in enumerate(layers) if la.kind == "conv" and la.stride == 2]
+    assert stride2 == [1, 5, 12, 37, 62]
     assert layers[36].kind == layers[61].kind == layers[74].kind == "shortcut"
     # Route channels: concat(upsampled 256, layer 61's 512) and (128, 256); heads 24 + 512.
     assert (layers[89].out_channels, layers[104].out_channels) == (768, 384)
@@ -197,8 +215,9 @@ class TorchDarknet(torch.nn.Module):
             seq = torch.nn.Sequential()
             if d.kind == "conv":
                 pad = (d.size - 1) // 2
-                conv = torch.nn.Conv2d(d.in_channels, d.out_channels, d.size, d.stride, pad,
-                                       bias=not d.batch_norm)  # fmt: skip
+                conv = torch.nn.Conv2d(
+                    d.in_channels, d.out_channels, d.size, d.stride, pad, bias=not d.batch_norm
+                )
                 seq.add_module(f"conv_{i}", conv)
                 if d.batch_norm:
                     bn = torch.nn.BatchNorm2d(d.out_channels)
@@ -296,10 +315,13 @@ def test_bare_state_dict_with_module_prefix_uses_every_key(torch_net):
     [
         ("drop", r"missing keys \(1\).*module_list\.3\.batch_norm_3\.running_var"),
         ("extra", r"unexpected keys \(1\).*module_list\.7\.yolo_7\.anchors"),
-        ("shape", r"module_list\.0\.conv_0\.weight: checkpoint \[8, 3, 1, 1\] "
-                  r"vs model \[8, 3, 3, 3\]"),
+        (
+            "shape",
+            r"module_list\.0\.conv_0\.weight: checkpoint \[8, 3, 1, 1\] "
+            r"vs model \[8, 3, 3, 3\]",
+        ),
     ],
-)  # fmt: skip
+)
 def test_key_and_shape_errors_name_the_key(torch_net, edit, match):
     state = dict(torch_net.state_dict())
     if edit == "drop":

@@ -17,15 +17,22 @@ from jaxmot.jde.data import JDEBatches
 from jaxmot.jde.detector import JDEDetector, JDEDetectorConfig
 from jaxmot.jde.model import JDEConfig
 from jaxmot.jde.sources import SyntheticSource
+from jaxmot.jde.trainer import JDETask
 from jaxmot.train import OptimizerConfig, TrainConfig, train
 from pipelines import track as track_cli
 from pipelines import train_jde as train_jde_cli
-from pipelines.train_jde import JDETask
 
-TINY_SCENE = SceneConfig(width=160, height=128, num_frames=6, num_objects=3,
-                         height_range=(40.0, 70.0), speed_range=(1.0, 2.0))  # fmt: skip
-TINY_MODEL = JDEConfig(width=128, height=96, width_multiplier=0.125, blocks=(1, 1, 1, 1, 1),
-                       embedding_dim=16)  # fmt: skip
+TINY_SCENE = SceneConfig(
+    width=160,
+    height=128,
+    num_frames=6,
+    num_objects=3,
+    height_range=(40.0, 70.0),
+    speed_range=(1.0, 2.0),
+)
+TINY_MODEL = JDEConfig(
+    width=128, height=96, width_multiplier=0.125, blocks=(1, 1, 1, 1, 1), embedding_dim=16
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +48,7 @@ def trained(tmp_path_factory):
             log_every=2,
             checkpoint_every=4,
             optimizer=OptimizerConfig(learning_rate=1e-3),
-        ),  # fmt: skip
+        ),
         data=JDEDataConfig(synthetic_scenes=2, synthetic_frames=6, synthetic_size=(160, 128)),
     )
     source = SyntheticSource.from_seeds([0, 1], TINY_SCENE)
@@ -240,7 +247,7 @@ def test_train_jde_cli_trains_evaluates_exports_and_resumes(tmp_path, capsys):
         (["--set", "data.synthetic_scnes=2"], "did you mean synthetic_scenes"),
         (["--set", "data.eval_scenes=0"], "to skip the evaluation pass --no-eval"),
     ],
-)  # fmt: skip
+)
 def test_train_jde_cli_rejects_bad_data(tmp_path, capsys, overrides, message):
     """Bad data settings (or a mistyped key) fail at once: exit code 2, an error
     line naming the problem, no traceback, nothing written to the workdir."""

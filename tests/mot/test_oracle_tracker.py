@@ -7,10 +7,10 @@ from flax import nnx
 from jaxmot.core.eval.metrics import evaluate
 from jaxmot.core.mot_io import GroundTruth, TrackResults
 from jaxmot.core.tracker import FrameDetections
+from jaxmot.gnn.evaluation import Oracle, eval_tracker, eval_trackers, parse_tracker_spec
 from jaxmot.gnn.tracker import GNNTracker, GNNTrackerConfig
 from jaxmot.mot.oracle_tracker import OracleTracker, identity_features
 from jaxmot.mot.reid_tracker import ReIDTracker
-from pipelines.train_gnn import eval_tracker, eval_trackers, parse_tracker_spec
 
 # Person 1 walks right and is missed in frames 10-17 (8 frames without a detection);
 # person 2 stands still; a false positive (id -1) appears at the same spot every frame.
@@ -40,8 +40,10 @@ def _run(tracker, with_false_positive=False):
         dets = FrameDetections(boxes, np.ones(len(ids)), identity_features(ids))
         reported = tracker.update(dets)
         by_box = {tuple(b): i for b, i in zip(boxes.tolist(), ids, strict=True)}
-        out += [(t, by_box[tuple(b)], k) for b, k in zip(reported.boxes.tolist(), reported.ids,
-                                                          strict=True)]  # fmt: skip
+        out += [
+            (t, by_box[tuple(b)], k)
+            for b, k in zip(reported.boxes.tolist(), reported.ids, strict=True)
+        ]
     return out
 
 
@@ -69,14 +71,22 @@ def test_oracle_never_matches_false_positives():
 def test_oracle_scores_perfect_identity_metrics():
     rows = _scene()
     n = len(rows)
-    gt = GroundTruth(frames=rows[:, 0], ids=rows[:, 1], boxes=rows[:, 2:], flags=np.ones(n),
-                     classes=np.ones(n), visibility=np.ones(n))  # fmt: skip
+    gt = GroundTruth(
+        frames=rows[:, 0],
+        ids=rows[:, 1],
+        boxes=rows[:, 2:],
+        flags=np.ones(n),
+        classes=np.ones(n),
+        visibility=np.ones(n),
+    )
     out = _run(OracleTracker(patience=9))
     boxes = {(t, g): r[2:] for r in rows for t, g in [(int(r[0]), int(r[1]))]}
     results = TrackResults(
-        frames=np.array([t for t, _, _ in out]), ids=np.array([k for _, _, k in out]),
-        boxes=np.array([boxes[t, g] for t, g, _ in out]), scores=np.ones(len(out)),
-    )  # fmt: skip
+        frames=np.array([t for t, _, _ in out]),
+        ids=np.array([k for _, _, k in out]),
+        boxes=np.array([boxes[t, g] for t, g, _ in out]),
+        scores=np.ones(len(out)),
+    )
     metrics = evaluate({"S": (gt, results)})["OVERALL"]
     assert metrics["IDF1"] == pytest.approx(1.0) and metrics["IDs"] == 0
     assert metrics["MOTA"] == pytest.approx(1.0)
@@ -96,20 +106,31 @@ def test_oracle_input_errors():
 
 @pytest.mark.parametrize(
     "spec, expected",
-    [("iou", ("iou", None, None)), ("gnn-p90", ("gnn", 90, None)),
-     ("longterm-p60-g0.5", ("longterm", 60, 0.5)), ("longterm-g1.2", ("longterm", None, 1.2)),
-     ("oracle-p20", ("oracle", 20, None))],
-)  # fmt: skip
+    [
+        ("iou", ("iou", None, None)),
+        ("gnn-p90", ("gnn", 90, None)),
+        ("longterm-p60-g0.5", ("longterm", 60, 0.5)),
+        ("longterm-g1.2", ("longterm", None, 1.2)),
+        ("oracle-p20", ("oracle", 20, None)),
+    ],
+)
 def test_tracker_specs_parse(spec, expected):
     assert parse_tracker_spec(spec) == expected
 
 
 @pytest.mark.parametrize(
     "spec, message",
-    [("gnnx", "unknown name"), ("gnn-q3", "NAME"), ("gnn-p", "NAME"), ("gnn-p3-p4", "NAME"),
-     ("iou-p3", "patience"), ("oracle-p0", "patience"), ("gnn-g0.5", "gate"),
-     ("longterm-g0", "gate")],
-)  # fmt: skip
+    [
+        ("gnnx", "unknown name"),
+        ("gnn-q3", "NAME"),
+        ("gnn-p", "NAME"),
+        ("gnn-p3-p4", "NAME"),
+        ("iou-p3", "patience"),
+        ("oracle-p0", "patience"),
+        ("gnn-g0.5", "gate"),
+        ("longterm-g0", "gate"),
+    ],
+)
 def test_bad_tracker_specs_are_named(spec, message):
     with pytest.raises(ValueError, match=message):
         parse_tracker_spec(spec)
@@ -123,12 +144,20 @@ def test_eval_trackers_get_their_patience_and_gate():
     tuned = GNNTrackerConfig().with_patience(60)
 
     def make(spec):
-        return eval_tracker(spec, 30.0, 1.2, model, tuned)
+        return eval_tracker(spec, 30.0, 1.2, model, tuned, Oracle(OracleTracker, identity_features))
 
     assert eval_trackers(20) == ("iou", "longterm", "longterm-g0.5", "gnn", "oracle-p20")
-    assert eval_trackers(60) == ("iou", "longterm", "longterm-g0.5", "gnn-p20", "oracle-p20",
-                                 "longterm-p60", "longterm-p60-g0.5", "gnn",
-                                 "oracle-p60")  # fmt: skip
+    assert eval_trackers(60) == (
+        "iou",
+        "longterm",
+        "longterm-g0.5",
+        "gnn-p20",
+        "oracle-p20",
+        "longterm-p60",
+        "longterm-p60-g0.5",
+        "gnn",
+        "oracle-p60",
+    )
     for spec in eval_trackers(60):
         make(spec)  # every default row builds
     longterm = make("longterm")

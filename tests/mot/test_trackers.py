@@ -197,8 +197,9 @@ def test_synthetic_sequence_is_tracked_well():
 
 @pytest.mark.parametrize("duplicate_iou", [None, 0.85])
 def test_duplicate_removal_drops_the_younger_of_overlapping_tracked_and_lost(duplicate_iou):
-    cfg = IoUTrackerConfig(lifecycle=LifecycleConfig(min_hits=1, max_lost=30,
-                                                     duplicate_iou=duplicate_iou))  # fmt: skip
+    cfg = IoUTrackerConfig(
+        lifecycle=LifecycleConfig(min_hits=1, max_lost=30, duplicate_iou=duplicate_iou)
+    )
     tracker = IoUTracker(cfg)
     for t in range(12):
         walker = [300.0 - 20 * t, 100, 40, 100]  # id 2 walks onto id 1's last place

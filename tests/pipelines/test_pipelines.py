@@ -96,8 +96,14 @@ def test_bench_tracker_json(tmp_path):
     assert bench.main(["tracker", "--trackers", "iou", "--dets", "10", "--frames", "20",
                        "--json", str(out)]) == 0  # fmt: skip
     (record,) = json.loads(out.read_text())
-    for key in ("tracker", "dets_per_frame", "ms_per_frame_median", "ms_per_frame_p90", "fps",
-                "compiles_after_warmup"):  # fmt: skip
+    for key in (
+        "tracker",
+        "dets_per_frame",
+        "ms_per_frame_median",
+        "ms_per_frame_p90",
+        "fps",
+        "compiles_after_warmup",
+    ):
         assert key in record
     assert record["compiles_after_warmup"] == 0
 

@@ -79,9 +79,12 @@ def _nnx_to_torch(value):
 
 
 _NNX_LEAF_TO_TORCH = {
-    "kernel": "weight", "scale": "weight", "bias": "bias",
-    "mean": "running_mean", "var": "running_var",
-}  # fmt: skip
+    "kernel": "weight",
+    "scale": "weight",
+    "bias": "bias",
+    "mean": "running_mean",
+    "var": "running_var",
+}
 
 
 def assert_loaded(model, state):
@@ -188,8 +191,11 @@ def test_missing_unexpected_and_mismatched_keys_are_named(resnet18):
     assert result.unexpected == ("layer5.0.conv1.weight",)
 
     wide = random_state_dict(18, 16)  # a width-16 checkpoint into a width-8 model
-    with pytest.raises(StateDictMismatchError, match=r"conv1.weight: checkpoint \[16, 3, 7, 7\] "
-                       r"vs model \[8, 3, 7, 7\]"):  # fmt: skip
+    with pytest.raises(
+        StateDictMismatchError,
+        match=r"conv1.weight: checkpoint \[16, 3, 7, 7\] "
+        r"vs model \[8, 3, 7, 7\]",
+    ):
         load_torchvision_resnet(resnet18, wide, strict=False)
 
 
@@ -205,15 +211,17 @@ def test_pth_without_torch_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` fail
     (tmp_path / "weights.pth").write_bytes(b"")
     with pytest.raises(ImportError, match=r"pip install torch==2\.13\.0"):
-        load_torchvision_resnet(nnx.eval_shape(lambda: ResNet(18, 8, rngs=nnx.Rngs(0))),
-                                tmp_path / "weights.pth")  # fmt: skip
+        load_torchvision_resnet(
+            nnx.eval_shape(lambda: ResNet(18, 8, rngs=nnx.Rngs(0))), tmp_path / "weights.pth"
+        )
 
 
 def test_unknown_file_type(tmp_path):
     (tmp_path / "weights.h5").write_bytes(b"")
     with pytest.raises(ValueError, match="unsupported checkpoint type"):
-        load_torchvision_resnet(nnx.eval_shape(lambda: ResNet(18, 8, rngs=nnx.Rngs(0))),
-                                tmp_path / "weights.h5")  # fmt: skip
+        load_torchvision_resnet(
+            nnx.eval_shape(lambda: ResNet(18, 8, rngs=nnx.Rngs(0))), tmp_path / "weights.h5"
+        )
 
 
 def test_stem_matches_numpy_convolution(resnet18):
@@ -245,9 +253,14 @@ def _torch_resnet(torch, state, depth, x):
 
     def bn(name, y):
         return functional.batch_norm(
-            y, sd[f"{name}.running_mean"], sd[f"{name}.running_var"], sd[f"{name}.weight"],
-            sd[f"{name}.bias"], training=False, eps=1e-5,
-        )  # fmt: skip
+            y,
+            sd[f"{name}.running_mean"],
+            sd[f"{name}.running_var"],
+            sd[f"{name}.weight"],
+            sd[f"{name}.bias"],
+            training=False,
+            eps=1e-5,
+        )
 
     def conv(name, y, stride=1):
         w = sd[f"{name}.weight"]

@@ -347,7 +347,7 @@ def test_plan_crops_filters():
                 [10, 10, 20, 30],
                 [10, 10, 20, 60],
             ]
-        ),  # fmt: skip
+        ),
         flags=np.array([1, 1, 0, 1, 1, 1, 1]),
         classes=np.array([1, -1, 1, 7, 1, 1, 1]),
         visibility=np.array([0.9, -1.0, 0.9, 0.9, 0.9, 0.9, 0.1]),

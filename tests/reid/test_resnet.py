@@ -105,16 +105,18 @@ def test_batchnorm_train_and_eval_modes(initial_model):
     after = _batch_stats(model)
     assert all(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
     stem = model.backbone.conv1(x)
-    np.testing.assert_allclose(model.backbone.bn1.mean[...], 0.1 * jnp.mean(stem, axis=(0, 1, 2)),
-                               rtol=1e-4, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        model.backbone.bn1.mean[...], 0.1 * jnp.mean(stem, axis=(0, 1, 2)), rtol=1e-4, atol=1e-6
+    )
     assert not np.allclose(_call(model, other)["features"][:2], y[:2], atol=1e-5)
 
     # Evaluation mode: running statistics, untouched; each image's output is its own.
     model.eval()
     frozen = _batch_stats(model)
     out = _call(model, x)
-    np.testing.assert_allclose(_call(model, other)["features"][:2], out["features"][:2],
-                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        _call(model, other)["features"][:2], out["features"][:2], rtol=1e-5, atol=1e-6
+    )
     for a, b in zip(frozen, _batch_stats(model), strict=True):
         np.testing.assert_array_equal(a, b)
     # embed() is the embedding path of __call__

@@ -1,7 +1,5 @@
 """Pixel-adaptive convolution (jaxmot.seg.pac), its NNX layers and its benchmark."""
 
-import argparse
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,9 +7,9 @@ import pytest
 from flax import nnx
 from jax.test_util import check_grads
 
+from jaxmot.seg.bench import PACBenchConfig, format_pac_records, pac_conv2d_unfold, run_pac_bench
 from jaxmot.seg.pac import pac_conv2d, pac_conv_transpose2d, scale_guide
 from jaxmot.seg.pac_layers import PacConv2d, PacConvTranspose2d
-from pipelines.bench_pac import add_arguments, format_pac_records, pac_conv2d_unfold, run_pac_bench
 
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 DN = ("NHWC", "HWIO", "NHWC")
@@ -146,8 +144,9 @@ def test_guide_edge_cuts_the_window():
 def test_scale_guide_is_exp_parametrised():
     g = np.ones((1, 2, 2, 3), np.float32)
     np.testing.assert_allclose(scale_guide(g, jnp.zeros(3)), g)
-    np.testing.assert_allclose(scale_guide(g, jnp.log(jnp.array([1.0, 2.0, 0.5])))[0, 0, 0],
-                               [1.0, 2.0, 0.5], rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        scale_guide(g, jnp.log(jnp.array([1.0, 2.0, 0.5])))[0, 0, 0], [1.0, 2.0, 0.5], rtol=1e-6
+    )
 
 
 # --- transformations --------------------------------------------------------------------
@@ -268,12 +267,8 @@ def test_bad_shapes_fail_with_clear_messages():
 
 
 def test_bench_runs_and_formats_tiny_sizes():
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(
-        ["--sizes", "8", "--forms", "pac", "unfold", "--grad-size", "0", "--repeats", "1"]
-    )
-    records = run_pac_bench(args, progress=lambda _: None)
+    config = PACBenchConfig(sizes=(8,), forms=("pac", "unfold"), grad_size=0, repeats=1)
+    records = run_pac_bench(config, progress=lambda _: None)
     assert [(r["form"], r["pass"]) for r in records] == [("pac", "forward"), ("unfold", "forward")]
     assert all(r["ms_median"] > 0 for r in records)
     assert "temp MiB" in format_pac_records(records)

@@ -171,9 +171,12 @@ def test_train_seg_then_segment_end_to_end(tmp_path, kind):
 
     workdir, export = tmp_path / "run", tmp_path / "model"
     sets = [
-        "data.synthetic_train=8", "data.synthetic_val=3", "data.synthetic_size=64,64",
-        "train.batch_size=4", "train.log_every=1",
-    ]  # fmt: skip
+        "data.synthetic_train=8",
+        "data.synthetic_val=3",
+        "data.synthetic_size=64,64",
+        "train.batch_size=4",
+        "train.log_every=1",
+    ]
     config = {"joint": "synthetic_joint", "linear": "synthetic_linear", "pac": "synthetic_pac"}
     argv = ["--config", config[kind], "--workdir", str(workdir), "--steps", "3",
             "--export", str(export), "--no-progress"]  # fmt: skip
@@ -210,12 +213,16 @@ def test_shipped_joint_upsampler_reproduces_its_recorded_evaluation():
     (the 64 generated validation images) and check the PAC upsampler beats bilinear."""
     from jaxmot.seg.checkpoint import JOINT_CHECKPOINT
     from jaxmot.seg.configs import SegDataConfig, SegExperiment
+    from jaxmot.seg.inputs import LowInputs, load_samples
     from jaxmot.seg.model import SegmenterConfig
-    from pipelines.train_seg import LowInputs, load_samples
 
     model, manifest = load_segmenter(JOINT_CHECKPOINT)
-    data = SegDataConfig(**{k: tuple(v) if isinstance(v, list) else v
-                            for k, v in manifest["experiment"]["data"].items()})  # fmt: skip
+    data = SegDataConfig(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in manifest["experiment"]["data"].items()
+        }
+    )
     exp = SegExperiment(model=model.config, data=data)
     assert isinstance(exp.model, SegmenterConfig) and exp.model.kind == "joint"
     arrays = LowInputs(exp, progress=False)(load_samples(data, "val"))

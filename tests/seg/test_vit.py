@@ -230,16 +230,24 @@ def test_vit_small_shapes():
     "change, named",
     [
         (lambda s: s.pop("blocks.1.mlp.fc2.bias"), "missing keys (1): blocks.1.mlp.fc2.bias"),
-        (lambda s: s.update({"blocks.2.norm1.weight": np.ones(48, np.float32)}),
-         "unexpected keys (1): blocks.2.norm1.weight"),
-        (lambda s: s.update({"pos_embed": np.zeros((1, 26, 48), np.float32)}),
-         "pos_embed: checkpoint [1, 26, 48] vs model [1, 17, 48]"),
-        (lambda s: s.update({"blocks.0.attn.qkv.weight": np.zeros((48, 144), np.float32)}),
-         "blocks.0.attn.qkv.weight: checkpoint [48, 144] vs model [144, 48]"),
-        (lambda s: s.update({"backbone.cls_token": s["cls_token"]}),
-         "cls_token and backbone.cls_token"),
+        (
+            lambda s: s.update({"blocks.2.norm1.weight": np.ones(48, np.float32)}),
+            "unexpected keys (1): blocks.2.norm1.weight",
+        ),
+        (
+            lambda s: s.update({"pos_embed": np.zeros((1, 26, 48), np.float32)}),
+            "pos_embed: checkpoint [1, 26, 48] vs model [1, 17, 48]",
+        ),
+        (
+            lambda s: s.update({"blocks.0.attn.qkv.weight": np.zeros((48, 144), np.float32)}),
+            "blocks.0.attn.qkv.weight: checkpoint [48, 144] vs model [144, 48]",
+        ),
+        (
+            lambda s: s.update({"backbone.cls_token": s["cls_token"]}),
+            "cls_token and backbone.cls_token",
+        ),
     ],
-)  # fmt: skip
+)
 def test_mismatch_raises_naming_the_key_and_writes_nothing(tiny, change, named):
     before = to_dino_state_dict(tiny)
     state = random_state_dict(seed=5)

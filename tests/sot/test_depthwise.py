@@ -15,9 +15,13 @@ def grouped_conv(x, kernel, stride, padding):
     if kernel.ndim == 4:
         return jax.vmap(lambda xi, ki: grouped_conv(xi[None], ki, stride, padding)[0])(x, kernel)
     return jax.lax.conv_general_dilated(
-        x, kernel[:, :, None, :], (stride, stride), [(padding, padding)] * 2,
-        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=x.shape[-1],
-    )  # fmt: skip
+        x,
+        kernel[:, :, None, :],
+        (stride, stride),
+        [(padding, padding)] * 2,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        feature_group_count=x.shape[-1],
+    )
 
 
 CASES = [  # H, W, k, stride, padding, per-sample kernels
@@ -56,15 +60,26 @@ def test_jit_equals_eager_and_vmap_of_single_samples():
     np.testing.assert_allclose(jitted, eager, rtol=1e-6, atol=1e-6)
     single = jax.vmap(lambda xi, ki: depthwise_conv2d(xi[None], ki, 1, 2)[0])(x, kernels)
     np.testing.assert_allclose(single, eager, rtol=1e-6, atol=1e-6)
-    grads = jax.grad(lambda k: jnp.sum(jax.vmap(
-        lambda xi, ki: depthwise_conv2d(xi[None], ki, 1, 2)[0])(x, k) ** 2))(kernels)  # fmt: skip
+    grads = jax.grad(
+        lambda k: jnp.sum(
+            jax.vmap(lambda xi, ki: depthwise_conv2d(xi[None], ki, 1, 2)[0])(x, k) ** 2
+        )
+    )(kernels)
     want = jax.grad(lambda k: jnp.sum(grouped_conv(x, k, 1, 2) ** 2))(kernels)
     np.testing.assert_allclose(grads, want, rtol=1e-4, atol=1e-3)
 
 
 def test_module_equals_nnx_grouped_conv_with_the_same_kernel():
-    conv = nnx.Conv(6, 6, (3, 3), strides=2, padding=((1, 1), (1, 1)), feature_group_count=6,
-                    use_bias=False, rngs=nnx.Rngs(0))  # fmt: skip
+    conv = nnx.Conv(
+        6,
+        6,
+        (3, 3),
+        strides=2,
+        padding=((1, 1), (1, 1)),
+        feature_group_count=6,
+        use_bias=False,
+        rngs=nnx.Rngs(0),
+    )
     ours = DepthwiseConv(6, 3, 2, 1, kernel_init=nnx.initializers.lecun_normal(), rngs=nnx.Rngs(1))
     assert ours.kernel.shape == conv.kernel.shape  # same state layout: converters unchanged
     ours.kernel[...] = conv.kernel[...]

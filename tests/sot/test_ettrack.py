@@ -177,8 +177,13 @@ def torch_forward(sd: dict, z: np.ndarray, x: np.ndarray, cfg: ETTrackConfig):
 
     def exemplar(v, p, k):
         b, c, h, w = v.shape
-        q = F.relu(F.linear(v.mean((2, 3)), t[f"{p}.average_pooler.fc1.weight"],
-                            t[f"{p}.average_pooler.fc1.bias"]))  # fmt: skip
+        q = F.relu(
+            F.linear(
+                v.mean((2, 3)),
+                t[f"{p}.average_pooler.fc1.weight"],
+                t[f"{p}.average_pooler.fc1.bias"],
+            )
+        )
         qk = q @ t[f"{p}.K"].T / np.sqrt(q.shape[-1])
         attn = torch.softmax(qk / cfg.exemplar.temperature, dim=-1)
         dw = (attn @ t[f"{p}.V_dw"]).view(b * c, 1, k, k)

@@ -324,9 +324,11 @@ def test_crop_affine_matches_naive_bilinear():
     fx, fy = (xs - x0)[None, :, None], (ys - y0)[:, None, None]
     img = image.astype(np.float64)
     naive = (
-        img[y0][:, x0] * (1 - fx) * (1 - fy) + img[y0][:, x0 + 1] * fx * (1 - fy)
-        + img[y0 + 1][:, x0] * (1 - fx) * fy + img[y0 + 1][:, x0 + 1] * fx * fy
-    )  # fmt: skip
+        img[y0][:, x0] * (1 - fx) * (1 - fy)
+        + img[y0][:, x0 + 1] * fx * (1 - fy)
+        + img[y0 + 1][:, x0] * (1 - fx) * fy
+        + img[y0 + 1][:, x0 + 1] * fx * fy
+    )
     np.testing.assert_allclose(crop, naive, atol=0.5)
 
 
@@ -454,10 +456,20 @@ def test_frame_gap_and_negative_pairs():
 
 def test_sources_from_config_and_weights():
     data = types.SimpleNamespace(
-        synthetic_videos=3, synthetic_frames=10, synthetic_size=(48, 64), synthetic_weight=1.0,
-        got10k=None, lasot=None, trackingnet=None, davis=None, davis_sequences=(),
-        coco_annotations=None, coco_images=None, mot_sequences=(), seed=0,
-    )  # fmt: skip
+        synthetic_videos=3,
+        synthetic_frames=10,
+        synthetic_size=(48, 64),
+        synthetic_weight=1.0,
+        got10k=None,
+        lasot=None,
+        trackingnet=None,
+        davis=None,
+        davis_sequences=(),
+        coco_annotations=None,
+        coco_images=None,
+        mot_sequences=(),
+        seed=0,
+    )
     sources = sources_from_config(data)
     assert len(sources) == 1 and isinstance(sources[0][0], SyntheticSource)
     mixed = [(sources[0][0], 1.0), (_square_source(), 0.0)]  # weight 0: never drawn

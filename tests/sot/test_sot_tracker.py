@@ -162,7 +162,10 @@ def test_bench_sot_and_demo_sot_run(tmp_path, capsys):
     assert bench.main(args) == 0
     records = json.loads(out.read_text())
     assert [(r["mode"], r["targets"]) for r in records] == [
-        ("single", 1), ("network", 1), ("batched", 2)]  # fmt: skip
+        ("single", 1),
+        ("network", 1),
+        ("batched", 2),
+    ]
     for r in records:
         assert r["fps"] > 0 and r["ms_median"] > 0 and r["compile_s"] >= 0
     workdir = tmp_path / "demo"
@@ -201,6 +204,7 @@ out = tracker.update([frames[1]] * 3)
 assert out.shape == (3, 4) and np.isfinite(out).all()
 """
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                            text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -42,9 +42,13 @@ def _detection_boxes(scene) -> GroundTruth:
     true = ids >= 0
     n = int(true.sum())
     return GroundTruth(
-        frames=dets.frames[true], ids=ids[true], boxes=dets.boxes[true],
-        flags=np.ones(n), classes=np.ones(n), visibility=np.full(n, -1.0),
-    )  # fmt: skip
+        frames=dets.frames[true],
+        ids=ids[true],
+        boxes=dets.boxes[true],
+        flags=np.ones(n),
+        classes=np.ones(n),
+        visibility=np.full(n, -1.0),
+    )
 
 
 def scene_crops(

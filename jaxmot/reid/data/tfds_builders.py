@@ -47,6 +47,14 @@ def _features(encoding: str) -> tfds.features.FeaturesDict:
     )
 
 
+def _examples(rows):
+    """(encoded image, id, cam, name) rows -> TFDS (key, example) pairs, keyed by name;
+    `index` is the row's position in the split."""
+    for index, (image, pid, cam, name) in enumerate(rows):
+        example = {"image": image, "id": int(pid), "cam": int(cam), "name": name, "index": index}
+        yield name, example
+
+
 class Market1501(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Market-1501 (Zheng et al., ICCV 2015) with the rules of `reid.market`."""
 
@@ -71,17 +79,7 @@ class Market1501(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         return {split: self._generate_examples(records[split]) for split in SPLITS}
 
     def _generate_examples(self, records):
-        for index, (path, name) in enumerate(records):
-            yield (
-                path.name,
-                {
-                    "image": path.read_bytes(),
-                    "id": name.pid,
-                    "cam": name.cam,
-                    "name": path.name,
-                    "index": index,
-                },
-            )
+        return _examples((path.read_bytes(), n.pid, n.cam, path.name) for path, n in records)
 
 
 @dataclasses.dataclass
@@ -146,17 +144,7 @@ class MotReidCrops(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         }
 
     def _generate_examples(self, rows):
-        for index, (crop, pid, cam, name) in enumerate(rows):
-            yield (
-                name,
-                {
-                    "image": crop,
-                    "id": int(pid),
-                    "cam": int(cam),
-                    "name": name,
-                    "index": index,
-                },
-            )
+        return _examples(rows)
 
 
 def read_prepared(

@@ -21,37 +21,43 @@ number that says whether the unfold was materialised.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import dataclasses
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmot.core.bench_report import Column, check_choices, flag, format_table
 from jaxmot.core.timing import time_calls
 from jaxmot.seg.pac import pac_conv2d
 
-DEFAULT_SIZES = (64, 128, 256)
-GUIDE_FEATURES = 3  # an RGB guide, as in the course's PAC upsampler
+GUIDE_FEATURES = 3  # an RGB guide, as the PAC joint upsampler's (jaxmot.seg.model)
 FORWARD_FORMS = ("pac", "pac-norm", "unfold", "unfold-norm", "conv")
 GRAD_FORMS = ("pac", "unfold", "conv")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", nargs="+", type=int, default=list(DEFAULT_SIZES), help="H = W")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--channels", type=int, default=16, help="Cin = Cout")
-    parser.add_argument("--kernel-size", type=int, default=3)
-    parser.add_argument(
-        "--forms", nargs="+", choices=FORWARD_FORMS, default=list(FORWARD_FORMS),
-        help="forward rows to run (the grad rows use pac, unfold and conv where chosen)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--grad-size", type=int, default=128, help="H = W of the grad rows (0: none)"
+@dataclasses.dataclass(frozen=True)
+class PACBenchConfig:
+    """What `run_pac_bench` measures: forward rows for each of `forms` at every H = W in
+    `sizes` (batch x H x W x channels, a kernel_size x kernel_size kernel), then
+    fwd+bwd rows of pac, unfold and conv (those among `forms`) at `grad_size` (0: none);
+    `repeats` timed calls per row."""
+
+    sizes: tuple[int, ...] = flag((64, 128, 256), "H = W")
+    batch: int = 1
+    channels: int = flag(16, "Cin = Cout")
+    kernel_size: int = 3
+    forms: tuple[str, ...] = flag(
+        FORWARD_FORMS,
+        "forward rows to run (the grad rows use pac, unfold and conv where chosen)",
+        FORWARD_FORMS,
     )
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--json", type=pathlib.Path, help="write the records here")
+    grad_size: int = flag(128, "H = W of the grad rows (0: none)")
+    repeats: int = 5
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 def pac_conv2d_unfold(x, guide, kernel, *, normalize: bool = False):
@@ -97,9 +103,9 @@ def _with_grad(form: str):
     return jax.value_and_grad(lambda x, g, k: jnp.sum(fn(x, g, k) ** 2), argnums=(0, 1, 2))
 
 
-def _inputs(size: int, args, seed: int = 0):
+def _inputs(size: int, config: PACBenchConfig, seed: int = 0):
     rng = np.random.default_rng(seed)
-    c, b, k = args.channels, args.batch, args.kernel_size
+    c, b, k = config.channels, config.batch, config.kernel_size
     x = jnp.asarray(rng.normal(size=(b, size, size, c)), jnp.float32)
     g = jnp.asarray(rng.normal(size=(b, size, size, GUIDE_FEATURES)), jnp.float32)
     kernel = jnp.asarray(rng.normal(size=(k, k, c, c)) / (k * np.sqrt(c)), jnp.float32)
@@ -123,39 +129,49 @@ def _measure(fn, inputs, repeats: int) -> dict:
     }
 
 
-def run_pac_bench(args, progress=print) -> list[dict]:
+def run_pac_bench(config: PACBenchConfig, progress=print) -> list[dict]:
     records = []
-    common = {"batch": args.batch, "channels": args.channels, "kernel_size": args.kernel_size}
-    rows = [("forward", size, form) for size in args.sizes for form in args.forms]
-    if args.grad_size > 0:
-        rows += [("fwd+bwd", args.grad_size, f) for f in GRAD_FORMS if f in args.forms]
+    common = {"batch": config.batch, "channels": config.channels, "kernel_size": config.kernel_size}
+    rows = [("forward", size, form) for size in config.sizes for form in config.forms]
+    if config.grad_size > 0:
+        rows += [("fwd+bwd", config.grad_size, f) for f in GRAD_FORMS if f in config.forms]
     for pass_, size, form in rows:
-        progress(f"{form} {pass_} {args.batch}x{size}x{size}x{args.channels} ...")
+        progress(f"{form} {pass_} {config.batch}x{size}x{size}x{config.channels} ...")
         fn = _forward(form) if pass_ == "forward" else _with_grad(form)
         record = {"form": form, "pass": pass_, "size": size, **common}
-        record.update(_measure(fn, _inputs(size, args), args.repeats))
+        record.update(_measure(fn, _inputs(size, config), config.repeats))
         records.append(record)
     return records
 
 
+def _temp(r) -> str:
+    return "n/a" if r["temp_mib"] is None else f"{r['temp_mib']:.1f}"
+
+
+def _ratio(r) -> str:
+    return "n/a" if r["temp_over_input"] is None else f"{r['temp_over_input']:.1f}x"
+
+
+COLUMNS = (
+    Column("form", 12, "form", left=True),
+    Column("pass", 8, "pass"),
+    Column("HxW", 9, lambda r: f"{r['size']}x{r['size']}"),
+    Column("ms median", 10, "ms_median", ".2f"),
+    Column("compile s", 9, "compile_s", ".2f"),
+    Column("temp MiB", 9, _temp),
+    Column("temp/input", 10, _ratio),
+)
+
+
 def format_pac_records(records: list[dict]) -> str:
-    header = (f"{'form':12s} {'pass':>8s} {'HxW':>9s} {'ms median':>10s} {'compile s':>9s} "
-              f"{'temp MiB':>9s} {'temp/input':>10s}")  # fmt: skip
-    lines = [header, "-" * len(header)]
-    for r in records:
-        temp = "n/a" if r["temp_mib"] is None else f"{r['temp_mib']:.1f}"
-        ratio = "n/a" if r["temp_over_input"] is None else f"{r['temp_over_input']:.1f}x"
-        lines.append(
-            f"{r['form']:12s} {r['pass']:>8s} {str(r['size']) + 'x' + str(r['size']):>9s} "
-            f"{r['ms_median']:10.2f} {r['compile_s']:9.2f} {temp:>9s} {ratio:>10s}"
-        )
+    footer = []
     if records:
         r = records[0]
-        lines.append(
+        footer.append(
             f"(batch {r['batch']}, Cin = Cout = {r['channels']}, k = {r['kernel_size']}, "
             f"{GUIDE_FEATURES} guide channels; temp/input: XLA temporaries over the input's size)"
         )
-    return "\n".join(lines)
+    return format_table(COLUMNS, records, footer=footer)
 
 
-__all__ = ["add_arguments", "format_pac_records", "pac_conv2d_unfold", "run_pac_bench"]
+__all__ = ["PACBenchConfig", "format_pac_records", "pac_conv2d_unfold", "run_pac_bench"]

@@ -19,42 +19,49 @@ Every row first runs a warm-up (compilation, reported apart as `compile_s`), the
 `--repeats` calls with block_until_ready. The end-to-end frame is a generated 1920x1080
 scene with people: the shipped model detects them, the random full model detects
 nothing (its tracker step is then nearly free; the tracker rows give the cost with
-detections). JDE reported 22 frames/s at 1088x608 on a Titan Xp (reference.md
-section 4).
+detections). JDE reported 22 frames/s at 1088x608 on a Titan Xp (Wang et al., "Towards
+Real-Time Multi-Object Tracking", ECCV 2020).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import pathlib
 import time
 
 import numpy as np
 from flax import nnx
 
+from jaxmot.core.bench_report import Column, check_choices, flag, format_table
 from jaxmot.core.params import count_params
-from jaxmot.core.registry import make_tracker
 from jaxmot.core.synthetic import SceneConfig, render_frames, simulate
 from jaxmot.core.timing import time_calls
+from jaxmot.core.tracker_bench import bench_tracker, synthetic_frames
 from jaxmot.jde.checkpoint import JDE_CHECKPOINT, load_jde
 from jaxmot.jde.detector import JDEDetector, JDEDetectorConfig
 from jaxmot.jde.model import JDE, JDEConfig
+from jaxmot.jde.tracker import JDETracker, JDETrackerConfig
 
 VARIANTS = ("small", "full")
 RESOLUTIONS = ("1088x608", "864x480", "576x320")
 PAPER_FPS_1088 = 22.0  # JDE on a Titan Xp at 1088x608
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    parser.add_argument("--resolutions", nargs="+", choices=RESOLUTIONS,
-                        default=list(RESOLUTIONS))  # fmt: skip
-    parser.add_argument("--batch", type=int, default=1, help="frames per model call")
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls per row")
-    parser.add_argument("--tracker-dets", nargs="+", type=int, default=[10, 50, 200])
-    parser.add_argument("--tracker-frames", type=int, default=200)
-    parser.add_argument("--json", type=pathlib.Path, help="write the records here")
+@dataclasses.dataclass(frozen=True)
+class JDEBenchConfig:
+    """What `run_jde_bench` measures: model and end-to-end rows per variant x resolution
+    ("WxH"), `batch` frames per model call, `repeats` timed calls per row; tracker rows
+    at each of `tracker_dets` detections per frame over `tracker_frames` frames (none
+    when empty)."""
+
+    variants: tuple[str, ...] = flag(VARIANTS, choices=VARIANTS)
+    resolutions: tuple[str, ...] = flag(RESOLUTIONS, choices=RESOLUTIONS)
+    batch: int = flag(1, "frames per model call")
+    repeats: int = flag(5, "timed calls per row")
+    tracker_dets: tuple[int, ...] = (10, 50, 200)
+    tracker_frames: int = 200
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 def build_model(variant: str, resolution: str) -> JDE:
@@ -81,61 +88,90 @@ def bench_model(detector: JDEDetector, batch: int, repeats: int) -> dict:
     )
 
     first, median = time_calls(lambda: detector.run(images), repeats)
-    return {"mode": "model", "batch": batch, "compile_s": round(max(first - median, 0.0), 3),
-            "ms_median": 1e3 * median, "fps": batch / median}  # fmt: skip
+    return {
+        "mode": "model",
+        "batch": batch,
+        "compile_s": round(max(first - median, 0.0), 3),
+        "ms_median": 1e3 * median,
+        "fps": batch / median,
+    }
 
 
 def bench_end_to_end(detector: JDEDetector, repeats: int) -> dict:
-    scene = simulate(SceneConfig(width=1920, height=1080, num_frames=1, num_objects=30,
-                                 height_range=(180.0, 450.0)))  # fmt: skip
+    scene = simulate(
+        SceneConfig(
+            width=1920, height=1080, num_frames=1, num_objects=30, height_range=(180.0, 450.0)
+        )
+    )
     frame = next(render_frames(scene))
-    tracker = make_tracker("jde")
+    tracker = JDETracker(JDETrackerConfig(), frame_rate=30.0)
 
     def call():
         return tracker.update(detector(frame))
 
     first, median = time_calls(call, repeats)
-    return {"mode": "end_to_end", "batch": 1, "compile_s": round(max(first - median, 0.0), 3),
-            "ms_median": 1e3 * median, "fps": 1.0 / median}  # fmt: skip
+    return {
+        "mode": "end_to_end",
+        "batch": 1,
+        "compile_s": round(max(first - median, 0.0), 3),
+        "ms_median": 1e3 * median,
+        "fps": 1.0 / median,
+    }
 
 
-def run_jde_bench(args) -> list[dict]:
+def run_jde_bench(config: JDEBenchConfig, progress=print) -> list[dict]:
     records = []
-    for variant in args.variants:
-        for resolution in args.resolutions:
+    for variant in config.variants:
+        for resolution in config.resolutions:
             start = time.perf_counter()
             model = build_model(variant, resolution)
             build_s = time.perf_counter() - start
             detector = JDEDetector(model, JDEDetectorConfig())
             params = count_params(model)
-            for record in (bench_model(detector, args.batch, args.repeats),
-                           bench_end_to_end(detector, args.repeats)):  # fmt: skip
-                record.update(variant=variant, resolution=resolution, params=int(params),
-                              build_s=round(build_s, 2))  # fmt: skip
+            for record in (
+                bench_model(detector, config.batch, config.repeats),
+                bench_end_to_end(detector, config.repeats),
+            ):
+                record.update(
+                    variant=variant,
+                    resolution=resolution,
+                    params=int(params),
+                    build_s=round(build_s, 2),
+                )
                 records.append(record)
-                print(f"{variant:6s} {resolution:9s} {record['mode']:10s} "
-                      f"{record['ms_median']:9.1f} ms  {record['fps']:7.2f} frames/s")  # fmt: skip
-    if args.tracker_dets:
-        from pipelines.bench import bench_tracker, synthetic_frames
-
-        for density in args.tracker_dets:
-            frames = synthetic_frames(density, args.tracker_frames)
-            record = bench_tracker("jde", frames)
-            record.update(mode="tracker", variant="-", resolution="-",
-                          target_dets_per_frame=density,
-                          ms_median=record["ms_per_frame_median"])  # fmt: skip
-            record["compile_s"] = record["compile_seconds"]
-            records.append(record)
+                progress(
+                    f"{variant:6s} {resolution:9s} {record['mode']:10s} "
+                    f"{record['ms_median']:9.1f} ms  {record['fps']:7.2f} frames/s"
+                )
+    for density in config.tracker_dets:
+        frames = synthetic_frames(density, config.tracker_frames)
+        record = bench_tracker("jde", frames)
+        record.update(
+            mode="tracker",
+            variant="-",
+            resolution="-",
+            target_dets_per_frame=density,
+            ms_median=record["ms_per_frame_median"],
+        )
+        record["compile_s"] = record["compile_seconds"]
+        records.append(record)
     return records
 
 
+COLUMNS = (
+    Column("variant", 8, "variant", left=True),
+    Column("resolution", 10, "resolution", left=True),
+    Column("mode", 11, "mode", left=True),
+    Column("dets/f", 7, lambda r: f"{r['dets_per_frame']:.1f}" if r["mode"] == "tracker" else "-"),
+    Column("ms median", 10, "ms_median", ".2f"),
+    Column("frames/s", 9, "fps", ".2f"),
+    Column("compile s", 10, "compile_s", ".2f"),
+)
+
+
 def format_jde_records(records: list[dict]) -> str:
-    header = (f"{'variant':8s} {'resolution':10s} {'mode':11s} {'dets/f':>7s} "
-              f"{'ms median':>10s} {'frames/s':>9s} {'compile s':>10s}")  # fmt: skip
-    lines = [header, "-" * len(header)]
-    for r in records:
-        dets = f"{r['dets_per_frame']:7.1f}" if r["mode"] == "tracker" else f"{'-':>7s}"
-        lines.append(f"{r['variant']:8s} {r['resolution']:10s} {r['mode']:11s} {dets} "
-                     f"{r['ms_median']:10.2f} {r['fps']:9.2f} {r['compile_s']:10.2f}")  # fmt: skip
-    lines.append(f"(JDE paper: {PAPER_FPS_1088:g} frames/s at 1088x608 on a Titan Xp)")
-    return "\n".join(lines)
+    footer = [f"(JDE paper: {PAPER_FPS_1088:g} frames/s at 1088x608 on a Titan Xp)"]
+    return format_table(COLUMNS, records, footer=footer)
+
+
+__all__ = ["JDEBenchConfig", "build_model", "format_jde_records", "run_jde_bench"]

@@ -1,6 +1,5 @@
-"""The demo's JDE part: detect, embed and track a generated sequence from its pixels.
-
-  python -m pipelines.demo jde [--workdir runs/demo_jde] [--frames 150] [--seed 0]
+"""The demo's JDE part (`python -m pipelines.demo jde`): detect, embed and track a
+generated sequence from its pixels.
 
 Generates a MOT scene (jaxmot.core.synthetic, no download; a seed the shipped model
 never trained on), runs the shipped small JDE (checkpoints/jde_small_synthetic) on every
@@ -14,8 +13,8 @@ jde tracks into a video.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import os
 import pathlib
 import time
 
@@ -26,32 +25,32 @@ from jaxmot.core.mot_io import write_results
 from jaxmot.core.registry import make_tracker
 from jaxmot.core.sequence import track_frames
 from jaxmot.core.synthetic import SceneConfig, render_frames, simulate
-from jaxmot.jde.benchmark import (
-    AP_CONF_THRESHOLD,
-    above,
-    detect_frames,
-    visible_gt,
-)
-from jaxmot.jde.checkpoint import JDE_CHECKPOINT, load_jde
+from jaxmot.jde.benchmark import AP_CONF_THRESHOLD, detect_frames, visible_gt
+from jaxmot.jde.checkpoint import load_jde
 from jaxmot.jde.detection_eval import average_precision
-from jaxmot.jde.detector import JDEDetector
+from jaxmot.jde.detector import JDEDetector, above
 from jaxmot.jde.tracker import JDETracker
 
 DEMO_SEED_BASE = 20_000  # apart from training (1000 * seed + i) and evaluation (10_000+)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("runs/demo_jde"))
-    parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint", type=pathlib.Path, default=JDE_CHECKPOINT)
-    parser.add_argument("--no-video", action="store_true")
+def run_demo(
+    workdir: str | os.PathLike,
+    num_frames: int = 150,
+    seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    video: bool = True,
+) -> dict:
+    """Run the demo (module docstring) into `workdir`; returns the summary it writes
+    (ap50, recall, detector_fps, trackers: {name: OVERALL metrics + tracker_fps}, scene).
 
-
-def run(args: argparse.Namespace) -> int:
+    checkpoint: the exported JDE model (default: the shipped one); video: also draw
+    `jde.mp4`.
+    """
+    workdir = pathlib.Path(workdir)
     start = time.perf_counter()
-    model, detector_config, tracker_config, _ = load_jde(args.checkpoint)
-    scene = simulate(SceneConfig(num_frames=args.frames, seed=DEMO_SEED_BASE + args.seed))
+    model, detector_config, tracker_config, _ = load_jde(checkpoint)
+    scene = simulate(SceneConfig(num_frames=num_frames, seed=DEMO_SEED_BASE + seed))
     frames = list(render_frames(scene))
     ap_conf = min(AP_CONF_THRESHOLD, detector_config.conf_threshold)
     detector = JDEDetector(model, dataclasses.replace(detector_config, conf_threshold=ap_conf))
@@ -66,39 +65,54 @@ def run(args: argparse.Namespace) -> int:
     detections = [above(d, detector_config.conf_threshold) for d in all_detections]
     rows, results = {}, {}
     rate = scene.config.frame_rate
-    for name, tracker in {"jde": JDETracker(tracker_config, rate),
-                          "longterm": make_tracker("longterm", rate)}.items():  # fmt: skip
+    for name, tracker in {
+        "jde": JDETracker(tracker_config, rate),
+        "longterm": make_tracker("longterm", rate),
+    }.items():
         track_frames(tracker, detections[:5])  # warm-up: compiles the scorer's buckets
         t0 = time.perf_counter()
         results[name] = track_frames(tracker, detections)
         tracker_s = time.perf_counter() - t0
         metrics = evaluate({"demo": (scene.gt, results[name])})["OVERALL"]
         rows[name] = {**metrics, "tracker_fps": len(frames) / tracker_s}
-        write_results(args.workdir / f"{name}.txt", results[name])
+        write_results(workdir / f"{name}.txt", results[name])
     c = scene.config
-    print(f"\nGenerated scene, {len(frames)} frames {c.width}x{c.height} (seed {c.seed}); "
-          f"JDE {model.config.width}x{model.config.height}: {len(frames) / detect_s:.1f} "
-          f"frames/s (batches of 8, after compilation)")  # fmt: skip
-    print(f"detection AP@0.5 {100 * ap['ap']:.1f}, recall {100 * ap['recall']:.1f} "
-          f"(people at least 25 % visible)")  # fmt: skip
+    print(
+        f"\nGenerated scene, {len(frames)} frames {c.width}x{c.height} (seed {c.seed}); "
+        f"JDE {model.config.width}x{model.config.height}: {len(frames) / detect_s:.1f} "
+        f"frames/s (batches of 8, after compilation)"
+    )
+    print(
+        f"detection AP@0.5 {100 * ap['ap']:.1f}, recall {100 * ap['recall']:.1f} "
+        f"(people at least 25 % visible)"
+    )
     print(f"{'tracker':9s} {'MOTA':>6s} {'IDF1':>6s} {'HOTA':>6s} {'IDs':>5s} {'tracker fps':>12s}")
     for name, r in rows.items():
-        print(f"{name:9s} {100 * r['MOTA']:6.1f} {100 * r['IDF1']:6.1f} {100 * r['HOTA']:6.1f} "
-              f"{r['IDs']:5d} {r['tracker_fps']:12.0f}")  # fmt: skip
-    summary = {"ap50": ap["ap"], "recall": ap["recall"], "detector_fps": len(frames) / detect_s,
-               "trackers": rows, "scene": dataclasses.asdict(c)}  # fmt: skip
-    atomic_write_json(args.workdir / "summary.json", summary, default=str)  # fmt: skip
-    if not args.no_video:
+        print(
+            f"{name:9s} {100 * r['MOTA']:6.1f} {100 * r['IDF1']:6.1f} {100 * r['HOTA']:6.1f} "
+            f"{r['IDs']:5d} {r['tracker_fps']:12.0f}"
+        )
+    summary = {
+        "ap50": ap["ap"],
+        "recall": ap["recall"],
+        "detector_fps": len(frames) / detect_s,
+        "trackers": rows,
+        "scene": dataclasses.asdict(c),
+    }
+    atomic_write_json(workdir / "summary.json", summary, default=str)
+    if video:
         from jaxmot.core.draw import draw_tracks, write_video
 
         jde = results["jde"]
-        drawn = (draw_tracks(f, jde.boxes[jde.frames == t], jde.ids[jde.frames == t])
-                 for t, f in enumerate(frames, start=1))  # fmt: skip
-        video = args.workdir / "jde.mp4"
-        write_video(video, drawn, fps=c.frame_rate)
-        print(f"video (jde tracks) -> {video}")
-    print(f"done in {time.perf_counter() - start:.0f} s; results in {args.workdir}")
-    return 0
+        drawn = (
+            draw_tracks(f, jde.boxes[jde.frames == t], jde.ids[jde.frames == t])
+            for t, f in enumerate(frames, start=1)
+        )
+        path = workdir / "jde.mp4"
+        write_video(path, drawn, fps=c.frame_rate)
+        print(f"video (jde tracks) -> {path}")
+    print(f"done in {time.perf_counter() - start:.0f} s; results in {workdir}")
+    return summary
 
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["run_demo"]

@@ -13,6 +13,7 @@ import jax
 import numpy as np
 from flax import nnx
 
+from jaxmot.core.bench_report import Column, format_table
 from jaxmot.core.timing import time_calls
 from jaxmot.reid.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
 from jaxmot.reid.model import ReIDModelConfig, build_reid_model
@@ -84,18 +85,19 @@ def run_reid_bench(depths, batches, width: int, size, repeats: int, progress=pri
     return records
 
 
+COLUMNS = (
+    Column("model", 14, lambda r: f"R{r['depth']} w{r['width']}", left=True),
+    Column("batch", 5, "batch", "d"),
+    Column("train ex/s", 11, "train_examples_per_sec", ".1f"),
+    Column("step ms", 9, "train_step_ms", ".0f"),
+    Column("compile s", 9, "train_compile_s", ".1f"),
+    Column("embed crops/s", 14, "embed_crops_per_sec", ".1f"),
+    Column("compile s", 9, "embed_compile_s", ".1f"),
+)
+
+
 def format_reid_records(records: list[dict]) -> str:
-    header = (f"{'model':14s} {'batch':>5s} {'train ex/s':>11s} {'step ms':>9s} "
-              f"{'compile s':>9s} {'embed crops/s':>14s} {'compile s':>9s}")  # fmt: skip
-    lines = [header, "-" * len(header)]
-    for r in records:
-        name = f"R{r['depth']} w{r['width']}"
-        lines.append(
-            f"{name:14s} {r['batch']:5d} {r['train_examples_per_sec']:11.1f} "
-            f"{r['train_step_ms']:9.0f} {r['train_compile_s']:9.1f} "
-            f"{r['embed_crops_per_sec']:14.1f} {r['embed_compile_s']:9.1f}"
-        )
-    return "\n".join(lines)
+    return format_table(COLUMNS, records)
 
 
 __all__ = ["bench_config", "format_reid_records", "run_reid_bench"]

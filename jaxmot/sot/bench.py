@@ -19,14 +19,14 @@ each frame). CPU dispatch is synchronous, as in the tracking programs.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import dataclasses
 import time
 
 import jax
 import numpy as np
 from flax import nnx
 
+from jaxmot.core.bench_report import Column, check_choices, flag, format_table
 from jaxmot.core.timing import time_calls
 from jaxmot.sot.checkpoint import SOT_CHECKPOINT, load_sot
 from jaxmot.sot.model import ETTrack, ETTrackConfig
@@ -37,17 +37,19 @@ VARIANTS = ("narrow", "full")
 PAPER_CPU_FPS = 47.0  # E.T.Track abstract: 47 FPS on a CPU
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    parser.add_argument("--targets", nargs="+", type=int, default=[8, 64])
-    parser.add_argument("--frames", type=int, default=40, help="timed frames per row")
-    parser.add_argument("--size", nargs=2, type=int, default=[480, 854], metavar=("H", "W"))
-    parser.add_argument(
-        "--cpu-devices", type=int, default=0,
-        help="on CPU, split the host into this many JAX devices (0: one per core); the "
-             "batched rows shard their targets over them (1: one device)",
-    )  # fmt: skip
-    parser.add_argument("--json", type=pathlib.Path, help="write the records here")
+@dataclasses.dataclass(frozen=True)
+class SOTBenchConfig:
+    """What `run_sot_bench` measures: single, network and batched rows (`targets`
+    targets at a time) for each of `variants`, over `frames` timed frames of a generated
+    `size` = (H, W) video."""
+
+    variants: tuple[str, ...] = flag(VARIANTS, choices=VARIANTS)
+    targets: tuple[int, ...] = (8, 64)
+    frames: int = flag(40, "timed frames per row")
+    size: tuple[int, int] = (480, 854)
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 def build_model(variant: str) -> tuple[ETTrack, SOTTrackerConfig]:
@@ -76,8 +78,12 @@ def bench_tracking(model, tracker_config, frames, boxes, targets: int) -> dict:
         tracker.update([frame] * targets)
         times.append(time.perf_counter() - t0)
     ms = 1e3 * float(np.median(times))
-    return {"ms_median": ms, "ms_p90": 1e3 * float(np.percentile(times, 90)),
-            "fps": targets * 1e3 / ms, "compile_s": compile_s}  # fmt: skip
+    return {
+        "ms_median": ms,
+        "ms_p90": 1e3 * float(np.percentile(times, 90)),
+        "fps": targets * 1e3 / ms,
+        "compile_s": compile_s,
+    }
 
 
 def bench_network(model, tracker_config, frames, boxes, repeats: int) -> dict:
@@ -96,35 +102,45 @@ def bench_network(model, tracker_config, frames, boxes, repeats: int) -> dict:
     return {"ms_median": 1e3 * seconds, "fps": 1.0 / seconds, "compile_s": first}
 
 
-def run_sot_bench(args, progress=print) -> list[dict]:
-    frames, boxes = synthetic_sot_video(seed=7, num_frames=args.frames + 2, size=tuple(args.size))
+def run_sot_bench(config: SOTBenchConfig, progress=print) -> list[dict]:
+    frames, boxes = synthetic_sot_video(
+        seed=7, num_frames=config.frames + 2, size=tuple(config.size)
+    )
     records = []
-    for variant in args.variants:
+    for variant in config.variants:
         model, tracker_config = build_model(variant)
         params = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
         base = {"variant": variant, "params_m": params / 1e6}
         row = bench_tracking(model, tracker_config, frames, boxes, 1)
         records.append({**base, "mode": "single", "targets": 1, **row})
         progress(f"{variant} single: {row['fps']:.1f} frames/s")
-        row = bench_network(model, tracker_config, frames, boxes, args.frames)
+        row = bench_network(model, tracker_config, frames, boxes, config.frames)
         records.append({**base, "mode": "network", "targets": 1, **row})
         progress(f"{variant} network: {row['ms_median']:.2f} ms")
-        for n in args.targets:
+        for n in config.targets:
             row = bench_tracking(model, tracker_config, frames, boxes, n)
             records.append({**base, "mode": "batched", "targets": n, **row})
             progress(f"{variant} batched {n}: {row['fps']:.1f} target-frames/s")
     return records
 
 
+COLUMNS = (
+    Column("variant", 8, "variant", left=True),
+    Column("params", 7, lambda r: f"{r['params_m']:.2f}M"),
+    Column("mode", 8, "mode", left=True),
+    Column("targets", 7, "targets", "d"),
+    Column("ms_median", 10, "ms_median", ".2f"),
+    Column("fps", 9, "fps", ".1f"),
+    Column("compile_s", 9, "compile_s", ".2f"),
+)
+
+
 def format_sot_records(records: list[dict]) -> str:
-    head = (f"{'variant':8} {'params':>7} {'mode':8} {'targets':>7} {'ms_median':>10} "
-            f"{'fps':>9} {'compile_s':>9}")  # fmt: skip
-    lines = [head, "-" * len(head)]
-    for r in records:
-        lines.append(
-            f"{r['variant']:8} {r['params_m']:6.2f}M {r['mode']:8} {r['targets']:7d} "
-            f"{r['ms_median']:10.2f} {r['fps']:9.1f} {r['compile_s']:9.2f}"
-        )
-    lines.append(f"fps: frames/s (batched: target-frames/s); the paper: {PAPER_CPU_FPS:.0f} "
-                 "frames/s on a desktop CPU")  # fmt: skip
-    return "\n".join(lines)
+    footer = [
+        f"fps: frames/s (batched: target-frames/s); the paper: {PAPER_CPU_FPS:.0f} "
+        "frames/s on a desktop CPU"
+    ]
+    return format_table(COLUMNS, records, footer=footer)
+
+
+__all__ = ["SOTBenchConfig", "build_model", "format_sot_records", "run_sot_bench"]

@@ -21,9 +21,8 @@ backward, the usual convention).
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import functools
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -31,44 +30,48 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxmot.core.bench_report import Column, check_choices, flag, format_row, format_table
 from jaxmot.core.timing import time_calls
 from jaxmot.gnn import message_passing as mp
 
-DEFAULT_SIZES = (16, 64, 256)
-DEFAULT_BATCHES = (1, 32)
-# Course notebook defaults (reference.md section 3).
-COURSE = {"reid_dim": 512, "node_dim": 32, "edge_dim": 64, "steps": 10}
 # The plain form at 256 x 256 x 32 pairs takes ~10 s a call on a 2-core CPU; above this
 # many pairs per call it is skipped (and the table says so).
 PLAIN_MAX_PAIRS = 1_000_000
+LOGITS = ("all", "last")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", nargs="+", type=int, default=list(DEFAULT_SIZES), help="N = M")
-    parser.add_argument("--batches", nargs="+", type=int, default=list(DEFAULT_BATCHES))
-    parser.add_argument("--reid-dim", type=int, default=COURSE["reid_dim"])
-    parser.add_argument("--node-dim", type=int, default=COURSE["node_dim"])
-    parser.add_argument("--edge-dim", type=int, default=COURSE["edge_dim"])
-    parser.add_argument("--steps", type=int, default=COURSE["steps"])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--chunk", type=int, default=1,
-        help="graphs vmapped together in a lax.map over the batch (0: vmap the whole batch)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--logits", nargs="+", choices=("all", "last"), default=["all", "last"],
-        help="all: every step's logits (training); last: the last step's only (tracking)",
-    )  # fmt: skip
-    parser.add_argument("--matmul-size", type=int, default=2048)
-    parser.add_argument("--train-size", type=int, default=64, help="N = M of the train step")
-    parser.add_argument("--train-batch", type=int, default=32)
-    parser.add_argument("--plain-max-pairs", type=int, default=PLAIN_MAX_PAIRS)
-    parser.add_argument(
-        "--cpu-devices", type=int, default=0,
-        help="on the CPU backend, split the host into this many JAX devices (0: one per "
-             "core) and shard each batch over them; 1 keeps one device",
-    )  # fmt: skip
-    parser.add_argument("--json", type=pathlib.Path, help="write the records here")
+@dataclasses.dataclass(frozen=True)
+class GNNBenchConfig:
+    """What `run_gnn_bench` measures. The model sizes default to GNNConfig's
+    (jaxmot.gnn.model).
+
+    sizes: graph sizes N = M; batches: graphs per call; repeats: timed calls per row;
+    chunk: graphs vmapped together in a lax.map over the batch (0: vmap the whole
+    batch); logits: "all" (every step's, training) and/or "last" (the tracker's);
+    matmul_size: side of the reference matmul; train_size / train_batch: N = M and
+    batch of the train-step row; plain_max_pairs: larger plain-form calls are skipped.
+    """
+
+    sizes: tuple[int, ...] = flag((16, 64, 256), "N = M")
+    batches: tuple[int, ...] = (1, 32)
+    reid_dim: int = 512
+    node_dim: int = 32
+    edge_dim: int = 64
+    steps: int = 10
+    repeats: int = 5
+    chunk: int = flag(
+        1, "graphs vmapped together in a lax.map over the batch (0: vmap the whole batch)"
+    )
+    logits: tuple[str, ...] = flag(
+        LOGITS, "all: every step's logits (training); last: the last step's only (tracking)", LOGITS
+    )
+    matmul_size: int = 2048
+    train_size: int = flag(64, "N = M of the train step")
+    train_batch: int = 32
+    plain_max_pairs: int = PLAIN_MAX_PAIRS
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 def matmul_gflops(size: int, repeats: int) -> float:
@@ -79,7 +82,7 @@ def matmul_gflops(size: int, repeats: int) -> float:
     return 2 * size**3 / seconds / 1e9
 
 
-def _batch(n: int, batch: int, reid_dim: int, seed: int = 0):
+def random_batch(n: int, batch: int, reid_dim: int, seed: int = 0):
     """Random but realistic inputs: [B, N, D] features, [B, N, N, 6] edge features."""
     rng = np.random.default_rng(seed)
 
@@ -122,24 +125,24 @@ def batched(fn, chunk: int):
     return lambda *xs: jax.lax.map(lambda x: fn(*x), xs, batch_size=chunk)
 
 
-def bench_forward(form, logits, params, n, batch, args, matmul) -> dict:
+def bench_forward(form, logits, params, n, batch, config: GNNBenchConfig, matmul) -> dict:
     """One row: `form` fast | plain, `logits` all (training output) | last (tracker)."""
     fn = mp.message_passing if form == "fast" else mp.message_passing_reference
     all_steps = logits == "all"
-    fn = functools.partial(fn, params, num_steps=args.steps, all_steps=all_steps)
-    run, devices = shard_batch(batched(fn, args.chunk), batch)
+    fn = functools.partial(fn, params, num_steps=config.steps, all_steps=all_steps)
+    run, devices = shard_batch(batched(fn, config.chunk), batch)
     run = jax.jit(run)
-    inputs = _batch(n, batch, args.reid_dim)
-    first, seconds = time_calls(lambda: run(*inputs), args.repeats)
+    inputs = random_batch(n, batch, config.reid_dim)
+    first, seconds = time_calls(lambda: run(*inputs), config.repeats)
     flops = mp.reference_flops(
-        n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps, all_steps=all_steps
+        n, n, config.reid_dim, config.node_dim, config.edge_dim, config.steps, all_steps=all_steps
     )
     return {
         "form": form,
         "logits": logits,
         "n": n,
         "batch": batch,
-        "steps": args.steps,
+        "steps": config.steps,
         "devices": devices,
         "ms_median": 1e3 * seconds,
         "effective_gflops": flops * batch / seconds / 1e9,
@@ -149,13 +152,13 @@ def bench_forward(form, logits, params, n, batch, args, matmul) -> dict:
     }
 
 
-def bench_train(params, args, matmul) -> dict:
-    n, batch = args.train_size, args.train_batch
+def bench_train(params, config: GNNBenchConfig, matmul) -> dict:
+    n, batch = config.train_size, config.train_batch
     tx = optax.adam(1e-3)
     labels = jnp.broadcast_to(jnp.eye(n), (batch, n, n))
 
     def loss_fn(p, tf, df, ef, tv, dv):
-        logits = jax.vmap(functools.partial(mp.message_passing, p, num_steps=args.steps))(
+        logits = jax.vmap(functools.partial(mp.message_passing, p, num_steps=config.steps))(
             tf, df, ef, tv, dv
         )
         pair = tv[:, :, None] & dv[:, None, :]
@@ -167,7 +170,7 @@ def bench_train(params, args, matmul) -> dict:
         updates, opt_state = tx.update(grads, opt_state, p)
         return optax.apply_updates(p, updates), opt_state, loss
 
-    inputs = _batch(n, batch, args.reid_dim, seed=1)
+    inputs = random_batch(n, batch, config.reid_dim, seed=1)
     # Data parallel as the train loop runs it: the batch sharded over the devices that
     # divide it, the parameters replicated; jit partitions the step (and the gradient
     # sum) itself.
@@ -181,14 +184,16 @@ def bench_train(params, args, matmul) -> dict:
         holder["p"], holder["opt"], loss = train_step(holder["p"], holder["opt"], *inputs)
         return loss
 
-    first, seconds = time_calls(once, args.repeats)
-    flops = 3 * mp.reference_flops(n, n, args.reid_dim, args.node_dim, args.edge_dim, args.steps)
+    first, seconds = time_calls(once, config.repeats)
+    flops = 3 * mp.reference_flops(
+        n, n, config.reid_dim, config.node_dim, config.edge_dim, config.steps
+    )
     return {
         "form": "fast-train",
         "logits": "all",
         "n": n,
         "batch": batch,
-        "steps": args.steps,
+        "steps": config.steps,
         "devices": mesh.size,
         "ms_median": 1e3 * seconds,
         "steps_per_sec": 1.0 / seconds,
@@ -199,48 +204,71 @@ def bench_train(params, args, matmul) -> dict:
     }
 
 
-def run_gnn_bench(args, progress=print) -> list[dict]:
-    params = mp.init_params(jax.random.key(0), args.reid_dim, args.node_dim, args.edge_dim)
+def run_gnn_bench(config: GNNBenchConfig, progress=print) -> list[dict]:
+    params = mp.init_params(jax.random.key(0), config.reid_dim, config.node_dim, config.edge_dim)
     records = []
-    for n in args.sizes:
-        for batch in args.batches:
+    for n in config.sizes:
+        for batch in config.batches:
             # Re-measured next to every group of rows: on a shared machine the load
             # drifts, and the ratio that matters is the one measured together.
-            matmul = matmul_gflops(args.matmul_size, args.repeats)
-            progress(f"{args.matmul_size}^2 float32 matmul: {matmul:.1f} GFLOP/s")
-            for logits in args.logits:
+            matmul = matmul_gflops(config.matmul_size, config.repeats)
+            progress(f"{config.matmul_size}^2 float32 matmul: {matmul:.1f} GFLOP/s")
+            for logits in config.logits:
                 for form in ("fast", "plain"):
-                    if form == "plain" and n * n * batch > args.plain_max_pairs:
-                        records.append({"form": form, "logits": logits, "n": n, "batch": batch,
-                                        "skipped": True, "ms_median": None,
-                                        "effective_gflops": None, "matmul_gflops": matmul,
-                                        "compile_s": None})  # fmt: skip
+                    if form == "plain" and n * n * batch > config.plain_max_pairs:
+                        records.append(
+                            {
+                                "form": form,
+                                "logits": logits,
+                                "n": n,
+                                "batch": batch,
+                                "skipped": True,
+                                "ms_median": None,
+                                "effective_gflops": None,
+                                "matmul_gflops": matmul,
+                                "compile_s": None,
+                            }
+                        )
                         continue
                     progress(f"{form} ({logits} logits) N = M = {n}, batch {batch} ...")
-                    records.append(bench_forward(form, logits, params, n, batch, args, matmul))
-    progress(f"train step N = M = {args.train_size}, batch {args.train_batch} ...")
-    matmul = matmul_gflops(args.matmul_size, args.repeats)
-    records.append(bench_train(params, args, matmul))
+                    records.append(bench_forward(form, logits, params, n, batch, config, matmul))
+    progress(f"train step N = M = {config.train_size}, batch {config.train_batch} ...")
+    matmul = matmul_gflops(config.matmul_size, config.repeats)
+    records.append(bench_train(params, config, matmul))
     return records
 
 
+COLUMNS = (
+    Column("form", 10, "form", left=True),
+    Column("logits", 6, "logits"),
+    Column("N=M", 5, "n", "d"),
+    Column("batch", 5, "batch", "d"),
+    Column("dev", 3, lambda r: str(r.get("devices", "-"))),
+    Column("ms median", 10, "ms_median", ".2f"),
+    Column("eff GFLOP/s", 12, "effective_gflops", ".1f"),
+    Column("matmul GFLOP/s", 15, "matmul_gflops", ".1f"),
+    Column("compile s", 9, "compile_s", ".2f"),
+)
+_SKIPPED = "skipped: too slow on this machine (--plain-max-pairs)"
+
+
+def _row(columns, r) -> str:
+    if r["skipped"]:
+        return f"{format_row(columns[:5], r)} {_SKIPPED:>38s}"
+    steps = f"   {r['steps_per_sec']:.2f} steps/s" if "steps_per_sec" in r else ""
+    return format_row(columns, r) + steps
+
+
 def format_gnn_records(records: list[dict]) -> str:
-    header = (f"{'form':10s} {'logits':>6s} {'N=M':>5s} {'batch':>5s} {'dev':>3s} "
-              f"{'ms median':>10s} {'eff GFLOP/s':>12s} {'matmul GFLOP/s':>15s} "
-              f"{'compile s':>9s}")  # fmt: skip
-    lines = [header, "-" * len(header)]
-    for r in records:
-        devices = str(r.get("devices", "-"))
-        head = f"{r['form']:10s} {r['logits']:>6s} {r['n']:5d} {r['batch']:5d} {devices:>3s}"
-        if r["skipped"]:
-            lines.append(f"{head} {'skipped: too slow on this machine (--plain-max-pairs)':>38s}")
-            continue
-        lines.append(
-            f"{head} {r['ms_median']:10.2f} {r['effective_gflops']:12.1f} "
-            f"{r['matmul_gflops']:15.1f} {r['compile_s']:9.2f}"
-            + (f"   {r['steps_per_sec']:.2f} steps/s" if "steps_per_sec" in r else "")
-        )
-    return "\n".join(lines)
+    return format_table(COLUMNS, records, row=_row)
 
 
-__all__ = ["add_arguments", "format_gnn_records", "matmul_gflops", "run_gnn_bench"]
+__all__ = [
+    "GNNBenchConfig",
+    "batched",
+    "format_gnn_records",
+    "matmul_gflops",
+    "random_batch",
+    "run_gnn_bench",
+    "shard_batch",
+]

@@ -1,6 +1,5 @@
-"""The demo's single-object part: E.T.Track and OpenCV MIL on a generated video.
-
-  python -m pipelines.demo sot [--workdir runs/demo_sot] [--frames 150] [--seed 0]
+"""The demo's single-object part (`python -m pipelines.demo sot`): E.T.Track and OpenCV
+MIL on a generated video.
 
 Generates a moving-object video with look-alike distractors (jaxmot.sot.synthetic,
 no download; seeds disjoint from the shipped tracker's training videos), tracks the
@@ -12,7 +11,7 @@ boxes (E.T.Track green, MIL orange, ground truth white) into a video.
 
 from __future__ import annotations
 
-import argparse
+import os
 import pathlib
 import time
 
@@ -21,20 +20,12 @@ import numpy as np
 
 from jaxmot.core.atomic import atomic_write_json, atomic_write_text
 from jaxmot.sot.benchmark import EVAL_SEED, EvalSequence, track
-from jaxmot.sot.checkpoint import SOT_CHECKPOINT, load_sot_tracker
 from jaxmot.sot.metrics import evaluate_sequences
 from jaxmot.sot.results_io import format_table
-from pipelines.track_sot import MILGroup, format_boxes
+from jaxmot.sot.run import TRACKERS, format_boxes, make_sot_tracker
+from jaxmot.sot.synthetic import synthetic_sot_video
 
 COLORS = {"ettrack": (40, 220, 60), "mil": (255, 150, 0), "gt": (255, 255, 255)}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("runs/demo_sot"))
-    parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint", type=pathlib.Path, default=SOT_CHECKPOINT)
-    parser.add_argument("--no-video", action="store_true")
 
 
 def draw(frame: np.ndarray, boxes: dict[str, np.ndarray]) -> np.ndarray:
@@ -47,16 +38,25 @@ def draw(frame: np.ndarray, boxes: dict[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    from jaxmot.sot.synthetic import synthetic_sot_video
+def run_demo(
+    workdir: str | os.PathLike,
+    num_frames: int = 150,
+    seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    video: bool = True,
+) -> dict:
+    """Run the demo (module docstring) into `workdir`; {tracker: OVERALL metrics + fps}.
 
+    checkpoint: the exported E.T.Track (default: the shipped one); video: also draw
+    `sot.mp4`.
+    """
+    workdir = pathlib.Path(workdir)
     start = time.perf_counter()
-    frames, boxes = synthetic_sot_video(EVAL_SEED + 1000 + args.seed, args.frames, (360, 480))
+    frames, boxes = synthetic_sot_video(EVAL_SEED + 1000 + seed, num_frames, (360, 480))
     sequence = EvalSequence("demo", list(frames), boxes.astype(np.float64))
-    trackers = {"ettrack": lambda: load_sot_tracker(args.checkpoint), "mil": MILGroup}
     predictions, rows = {}, {}
-    for name, make in trackers.items():
-        tracker = make()
+    for name in TRACKERS:
+        tracker = make_sot_tracker(name, checkpoint)
         track(tracker, EvalSequence("warmup", sequence.frames[:3], sequence.gt[:3]))  # compiles
         t0 = time.perf_counter()
         predictions[name] = track(tracker, sequence)
@@ -64,23 +64,27 @@ def run(args: argparse.Namespace) -> int:
         metrics = evaluate_sequences({"demo": (predictions[name], sequence.gt)})
         rows[name] = {**metrics["OVERALL"], "fps": fps}
         print(f"\n{name}\n{format_table(metrics)}")
-        atomic_write_text(args.workdir / f"{name}.txt", format_boxes(predictions[name]))
-    print(f"\nGenerated video, {len(frames)} frames 360x480 (seed {args.seed}); "
-          "fps after a 3-frame warm-up (crop + network + post-processing)")  # fmt: skip
+        atomic_write_text(workdir / f"{name}.txt", format_boxes(predictions[name]))
+    print(
+        f"\nGenerated video, {len(frames)} frames 360x480 (seed {seed}); "
+        "fps after a 3-frame warm-up (crop + network + post-processing)"
+    )
     print(f"{'tracker':8s} {'AUC':>6s} {'P@20':>6s} {'fps':>7s}")
     for name, r in rows.items():
         print(f"{name:8s} {100 * r['auc']:6.1f} {100 * r['precision20']:6.1f} {r['fps']:7.1f}")
-    atomic_write_json(args.workdir / "summary.json", rows)
-    if not args.no_video:
+    atomic_write_json(workdir / "summary.json", rows)
+    if video:
         from jaxmot.core.draw import write_video
 
-        video = args.workdir / "sot.mp4"
-        drawn = (draw(f, {"gt": sequence.gt[t], **{n: p[t] for n, p in predictions.items()}})
-                 for t, f in enumerate(frames))  # fmt: skip
-        write_video(video, drawn, fps=25)
-        print(f"video (E.T.Track green, MIL orange, ground truth white) -> {video}")
-    print(f"done in {time.perf_counter() - start:.0f} s; results in {args.workdir}")
-    return 0
+        path = workdir / "sot.mp4"
+        drawn = (
+            draw(f, {"gt": sequence.gt[t], **{n: p[t] for n, p in predictions.items()}})
+            for t, f in enumerate(frames)
+        )
+        write_video(path, drawn, fps=25)
+        print(f"video (E.T.Track green, MIL orange, ground truth white) -> {path}")
+    print(f"done in {time.perf_counter() - start:.0f} s; results in {workdir}")
+    return rows
 
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["draw", "run_demo"]

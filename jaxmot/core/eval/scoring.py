@@ -1,0 +1,33 @@
+"""Score results files and report them: what `pipelines.evaluate` (MOT) and
+`pipelines.evaluate_sot` (single-object) share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from jaxmot.core.eval.report import write_json
+
+
+def score_and_report(
+    score: Callable[[], dict[str, dict]],
+    format_table: Callable[[dict[str, dict]], str],
+    json_path: str | os.PathLike | None = None,
+) -> int:
+    """Run `score()` ({sequence | 'OVERALL': {metric: value}}), print its table and, with
+    `json_path`, write the metrics there as JSON. Returns the exit status: 0, or 2 with a
+    one-line error when the inputs are missing or malformed (FileNotFoundError,
+    ValueError)."""
+    try:
+        metrics = score()
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(format_table(metrics))
+    if json_path:
+        write_json(json_path, metrics)
+    return 0
+
+
+__all__ = ["score_and_report"]

@@ -1,0 +1,249 @@
+"""The GNN tracker's evaluation protocol: tuned against baselines on the same input.
+
+After training, `evaluate_trackers` tunes `longterm`'s appearance gate and the gnn's
+patience (PATIENCE_CANDIDATES, by pooled IDF1) on the training sequences, then
+`track_held_out` tracks the held-out sequences with every tracker spec on the same
+detections and features at each embedding noise of EVAL_NOISE, with the default
+detector model. A spec is NAME[-pPATIENCE][-gGATE] (`parse_tracker_spec`); `iou`,
+`longterm` and `jde` come from jaxmot.core.registry, `gnn` is the model under test.
+
+Two pieces belong to jaxmot.mot, which this package does not import, so the caller
+passes them: an `Oracle` (perfect association fed gt identities: the ceiling of any
+association with that patience) and `tune_gate` (longterm's gate sweep).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from jaxmot.core.eval.metrics import evaluate
+from jaxmot.core.eval.sweep import sweep_tracker_setting
+from jaxmot.core.extractor import FeatureExtractor
+from jaxmot.core.mot_io import MOTSequence
+from jaxmot.core.registry import PATIENCE_TRACKERS, make_tracker
+from jaxmot.core.sequence import track_sequence
+from jaxmot.core.synthetic import DetectorModel
+from jaxmot.core.tracker import OnlineTracker
+from jaxmot.gnn.configs import GNNExperiment
+from jaxmot.gnn.model import AssociationGNN
+from jaxmot.gnn.sequences import as_tracking_input, embedding_model, labelled
+from jaxmot.gnn.tracker import (
+    COURSE_PATIENCE,
+    PATIENCE_CANDIDATES,
+    GNNTracker,
+    GNNTrackerConfig,
+)
+
+EVAL_NOISE = (0.3, 0.5, 0.7)  # embedding noise levels of the held-out evaluation
+SPEC_NAMES = ("iou", "jde", "longterm", "gnn", "oracle")
+TRACKER_SPEC_HELP = (
+    "trackers as NAME[-pPATIENCE][-gGATE]: iou, jde, longterm (patience 20, gate: the "
+    "tuned one), gnn (patience: the tuned one) or oracle (perfect association, patience "
+    "20); e.g. longterm-p60-g0.5, gnn-p90, oracle-p60"
+)
+# A pooled list of (sequence with gt and detections, features [K, D]) pairs.
+TrackingInputs = Sequence[tuple[MOTSequence, np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Oracle:
+    """Perfect association, built by the caller (jaxmot.mot.oracle_tracker).
+
+    tracker(patience, frame_rate) -> an OnlineTracker that matches detections by gt
+    identity; features(ids [K] int, -1: false positive) -> its per-detection input.
+    """
+
+    tracker: Callable[[int, float], OnlineTracker]
+    features: Callable[[np.ndarray], np.ndarray]
+
+
+def parse_tracker_spec(spec: str) -> tuple[str, int | None, float | None]:
+    """A spec NAME[-pPATIENCE][-gGATE] -> (name, patience or None, gate or None); a
+    ValueError naming the spec when it is malformed."""
+    name, *options = spec.split("-")
+    patience = gate = None
+    try:
+        for option in options:
+            if option[:1] == "p" and patience is None:
+                patience = int(option[1:])
+            elif option[:1] == "g" and gate is None:
+                gate = float(option[1:])
+            else:
+                raise ValueError(option)
+    except ValueError:
+        raise ValueError(f"tracker {spec!r}: expected NAME[-pPATIENCE][-gGATE]") from None
+    if name not in SPEC_NAMES:
+        raise ValueError(f"tracker {spec!r}: unknown name {name!r}; known: {', '.join(SPEC_NAMES)}")
+    if patience is not None and (patience < 1 or name not in (*PATIENCE_TRACKERS, "oracle")):
+        raise ValueError(f"tracker {spec!r}: patience must be >= 1, for longterm/gnn/oracle")
+    if gate is not None and (not gate > 0 or name != "longterm"):
+        raise ValueError(f"tracker {spec!r}: a gate (> 0) applies to longterm only")
+    return name, patience, gate
+
+
+def eval_trackers(patience: int) -> tuple[str, ...]:
+    """The rows of the held-out evaluation for a gnn tuned to `patience`: `longterm`
+    (with the tuned gate and its default 0.5), the gnn and the oracle (what any
+    association could reach with that memory), at the baseline patience 20 and, when
+    the tuned one differs, at that one too."""
+    if patience == COURSE_PATIENCE:
+        return ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{COURSE_PATIENCE}")
+    course = ("longterm", "longterm-g0.5", f"gnn-p{COURSE_PATIENCE}", f"oracle-p{COURSE_PATIENCE}")
+    tuned = (f"longterm-p{patience}", f"longterm-p{patience}-g0.5", "gnn", f"oracle-p{patience}")
+    return ("iou", *course, *tuned)
+
+
+def eval_tracker(
+    spec: str,
+    frame_rate: float,
+    gate: float,
+    model: AssociationGNN,
+    gnn_config: GNNTrackerConfig,
+    oracle: Oracle | None = None,
+) -> OnlineTracker:
+    """The tracker of an evaluation spec (`parse_tracker_spec`); `gate` is longterm's
+    tuned gate, `gnn_config` the gnn's config (a `-p` spec replaces its patience)."""
+    name, patience, spec_gate = parse_tracker_spec(spec)
+    if name == "gnn":
+        if patience is not None:
+            gnn_config = gnn_config.with_patience(patience)
+        return GNNTracker(model, gnn_config, frame_rate)
+    if name == "oracle":
+        if oracle is None:
+            raise ValueError(f"tracker {spec!r} needs the oracle (pass oracle=Oracle(...))")
+        return oracle.tracker(patience or COURSE_PATIENCE, frame_rate)
+    if name == "longterm":
+        gate = gate if spec_gate is None else spec_gate
+        return make_tracker(name, frame_rate, appearance_gate=gate, patience=patience)
+    return make_tracker(name, frame_rate)
+
+
+def tune_patience(
+    model: AssociationGNN,
+    gnn_config: GNNTrackerConfig,
+    sequences: TrackingInputs,
+    progress: bool = True,
+) -> tuple[int, dict]:
+    """The gnn tracker's patience with the best pooled IDF1 on (sequence, features)
+    pairs among PATIENCE_CANDIDATES, and {patience: IDF1}."""
+
+    def gnn(patience, frame_rate):
+        return GNNTracker(model, gnn_config.with_patience(patience), frame_rate)
+
+    best, idf1, _ = sweep_tracker_setting(
+        gnn, PATIENCE_CANDIDATES, sequences, progress=progress, desc="gnn patience"
+    )
+    by_patience = {str(p): round(float(idf1[i]), 4) for i, p in enumerate(PATIENCE_CANDIDATES)}
+    return PATIENCE_CANDIDATES[best], by_patience
+
+
+def evaluate_trackers(
+    model: AssociationGNN,
+    exp: GNNExperiment,
+    train_inputs: TrackingInputs,
+    val_sequences: Sequence[MOTSequence],
+    *,
+    tune_gate: Callable[[TrackingInputs], float],
+    oracle: Oracle,
+    extractor: FeatureExtractor | None = None,
+    progress: bool = True,
+    gnn_config: GNNTrackerConfig | None = None,
+) -> dict:
+    """{"longterm_gate", "gnn_patience", "gnn_patience_idf1", "noise_X": {tracker:
+    OVERALL metrics}}: `longterm`'s gate (`tune_gate(train_inputs)`) and the gnn's
+    patience tuned on `train_inputs` first, then `track_held_out` with the default rows;
+    the gnn runs with `gnn_config` (None: its defaults) and the tuned patience."""
+    gate = tune_gate(train_inputs)
+    print(f"longterm appearance gate tuned on the training sequences: {gate:.2f}")
+    gnn_config = gnn_config or GNNTrackerConfig()
+    patience, sweep = tune_patience(model, gnn_config, train_inputs, progress)
+    by_patience = ", ".join(f"{p}: {100 * v:.1f}" for p, v in sweep.items())
+    print(
+        f"gnn patience tuned on the training sequences: {patience} "
+        f"(IDF1 by patience: {by_patience})"
+    )
+    gnn_config = gnn_config.with_patience(patience)
+    held_out = track_held_out(model, exp, val_sequences, gate, extractor, gnn_config, oracle=oracle)
+    return {
+        "longterm_gate": gate,
+        "gnn_patience": patience,
+        "gnn_patience_idf1": sweep,
+        **held_out,
+    }
+
+
+def track_held_out(
+    model: AssociationGNN,
+    exp: GNNExperiment,
+    val_sequences: Sequence[MOTSequence],
+    gate: float,
+    extractor: FeatureExtractor | None = None,
+    gnn_config: GNNTrackerConfig | None = None,
+    trackers: Sequence[str] | None = None,
+    label: str = "held-out sequences",
+    *,
+    oracle: Oracle | None = None,
+) -> dict:
+    """{"noise_X": {tracker: OVERALL metrics}}: `trackers` (specs, `parse_tracker_spec`)
+    on the held-out sequences at each embedding noise level (the same detections and
+    features for every tracker; the oracle gets their gt identities instead; None:
+    `eval_trackers` of the gnn's patience); `gate` is longterm's appearance gate unless a
+    spec names one. Prints one table per noise level."""
+    gnn_config = gnn_config or GNNTrackerConfig()
+    trackers = eval_trackers(gnn_config.patience) if trackers is None else trackers
+    for spec in trackers:  # fail before any tracking
+        if parse_tracker_spec(spec)[0] == "oracle" and oracle is None:
+            raise ValueError(f"tracker {spec!r} needs the oracle (pass oracle=Oracle(...))")
+    results = {}
+    for noise in EVAL_NOISE:
+        inputs = []
+        for i, sequence in enumerate(val_sequences):
+            rng = np.random.default_rng([exp.data.seed, 10_000 + i, int(noise * 100)])
+            embeddings = embedding_model(exp, noise)
+            seq = labelled(sequence, exp, DetectorModel(), embeddings, rng, extractor)
+            inputs.append((*as_tracking_input(seq, sequence), seq.ids))
+        rows = {}
+        for spec in trackers:
+            is_oracle = parse_tracker_spec(spec)[0] == "oracle"
+            pairs = {}
+            for sequence, features, ids in inputs:
+                tracker = eval_tracker(
+                    spec, sequence.info.frame_rate, gate, model, gnn_config, oracle
+                )
+                given = oracle.features(ids) if is_oracle else features
+                run = track_sequence(tracker, sequence, features=given)
+                pairs[sequence.info.name] = (sequence.gt, run.results)
+            rows[spec] = evaluate(pairs)["OVERALL"]
+        results[f"noise_{noise}"] = rows
+        print(format_rows(rows, f"{label}, embedding noise {noise}"))
+    return results
+
+
+def format_rows(rows: dict, title: str) -> str:
+    """A table of MOTA / IDF1 / HOTA (percent) and ID switches per tracker."""
+    width = max(10, *(len(name) for name in rows))
+    lines = [title, f"{'tracker':{width}s} {'MOTA':>6s} {'IDF1':>6s} {'HOTA':>6s} {'IDs':>6s}"]
+    for name, m in rows.items():
+        lines.append(
+            f"{name:{width}s} {100 * m['MOTA']:6.1f} {100 * m['IDF1']:6.1f} "
+            f"{100 * m['HOTA']:6.1f} {m['IDs']:6d}"
+        )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "EVAL_NOISE",
+    "SPEC_NAMES",
+    "TRACKER_SPEC_HELP",
+    "Oracle",
+    "eval_tracker",
+    "eval_trackers",
+    "evaluate_trackers",
+    "format_rows",
+    "parse_tracker_spec",
+    "track_held_out",
+    "tune_patience",
+]

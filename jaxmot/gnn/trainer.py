@@ -1,0 +1,178 @@
+"""Train the GNN association model, evaluate it as a tracker, optionally export it.
+
+    train_and_evaluate(get_config("synthetic_sim"), "runs/gnn", tune_gate=..., oracle=...)
+
+`GNNTask` is the loss (weighted BCE over all message-passing steps and valid pairs);
+the training data are labelled draws of the experiment's sources (jaxmot.gnn.sequences):
+every training sequence drawn `data.draws` times with its own detector noise / recall /
+false positives and embedding noise. `train_and_evaluate` trains (resuming from
+WORKDIR/checkpoints), runs the evaluation protocol of jaxmot.gnn.evaluation (gate and
+patience tuned on the first draw of each training sequence, then the held-out
+sequences tracked by every baseline), writes WORKDIR/eval.json and exports the model
+with its tuned patience (model.json `"tracker": {"patience": P}`, which
+`make_tracker("gnn", gnn_checkpoint=...)` uses).
+
+What other systems provide comes in as arguments: the ReID `extractor` when
+`data.features` is "reid", and the evaluation's `tune_gate` and `oracle`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import tempfile
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxmot.core.atomic import atomic_write_json
+from jaxmot.core.extractor import FeatureExtractor
+from jaxmot.gnn import data as association
+from jaxmot.gnn.checkpoint import export_gnn_model
+from jaxmot.gnn.configs import GNNExperiment
+from jaxmot.gnn.evaluation import Oracle, TrackingInputs, evaluate_trackers
+from jaxmot.gnn.message_passing import association_loss
+from jaxmot.gnn.model import AssociationGNN, pair_labels
+from jaxmot.gnn.sequences import as_tracking_input, source_sequences, training_sequences
+from jaxmot.gnn.tracker import GNNTrackerConfig
+from jaxmot.train import train
+
+
+class GNNTask:
+    """Weighted BCE (pos_weight) over all steps and valid pairs, averaged over graphs."""
+
+    def __init__(self, experiment: GNNExperiment, batches):
+        self.experiment = experiment
+        self.batches = batches
+
+    def init_model(self, rngs: nnx.Rngs):
+        return AssociationGNN(self.experiment.model, rngs)
+
+    def loss_fn(self, model, batch, rng):
+        logits = model.score_batch(batch, rng)  # [B, S, N, M]
+        labels, valid = pair_labels(batch)
+        pos_weight = self.experiment.pos_weight
+        losses = jax.vmap(lambda x, y, v: association_loss(x, y, v, pos_weight))(
+            logits, labels, valid
+        )
+        has_pairs = valid.any(axis=(1, 2))
+        loss = jnp.sum(losses * has_pairs) / jnp.maximum(has_pairs.sum(), 1)
+        predicted = logits[:, -1] > 0  # sigmoid > 0.5
+        positive = labels > 0
+        tp = jnp.sum(predicted & positive & valid)
+        metrics = {
+            "accuracy": jnp.sum((predicted == positive) & valid) / jnp.maximum(valid.sum(), 1),
+            "precision": tp / jnp.maximum(jnp.sum(predicted & valid), 1),
+            "recall": tp / jnp.maximum(jnp.sum(positive), 1),
+        }
+        return loss, metrics
+
+    def batch(self, step: int):
+        return self.batches.batch(step)
+
+
+def fit_embedding_dim(exp: GNNExperiment, extractor: FeatureExtractor | None) -> GNNExperiment:
+    """`exp` with model.reid_dim equal to the features' size: the extractor's dim for
+    "reid" features, data.embed_dim for simulated ones."""
+    dim = None
+    if exp.data.features == "reid" and extractor is not None:
+        dim = extractor.dim
+    elif exp.data.features == "simulated":
+        dim = exp.data.embed_dim
+    if dim is None or dim == exp.model.reid_dim:
+        return exp
+    return dataclasses.replace(exp, model=dataclasses.replace(exp.model, reid_dim=dim))
+
+
+def train_and_evaluate(
+    exp: GNNExperiment,
+    workdir: str | os.PathLike,
+    *,
+    evaluate: bool = True,
+    tune_gate: Callable[[TrackingInputs], float] | None = None,
+    oracle: Oracle | None = None,
+    extractor: FeatureExtractor | None = None,
+    lost_min_hits: int = GNNTrackerConfig.lost_min_hits,
+    export: str | os.PathLike | None = None,
+    command: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Train `exp` in `workdir`, evaluate, export; returns the evaluation ({} without one).
+
+    evaluate: run the tracking evaluation (jaxmot.gnn.evaluation), which needs
+      tune_gate(inputs) -> longterm's appearance gate on (sequence, features) pairs and
+      the oracle (perfect association); both come from jaxmot.mot.
+    extractor: the ReID extractor embedding the frames when data.features is "reid".
+    lost_min_hits: the gnn tracker's lost_min_hits in the evaluation (1: every lost track).
+    export: a folder the model is exported to, with the evaluation, the experiment,
+      `command` and the tuned patience.
+    """
+    if evaluate and (tune_gate is None or oracle is None):
+        raise ValueError("the evaluation needs tune_gate and oracle (or evaluate=False)")
+    exp = fit_embedding_dim(exp, extractor)
+    workdir = pathlib.Path(workdir)
+    evaluation = {}
+    with tempfile.TemporaryDirectory(prefix="jaxmot-gnn-") as tmp:
+        scratch = pathlib.Path(tmp)
+        train_sources = source_sequences(exp, "train", scratch)
+        val_sources = source_sequences(exp, "val", scratch)
+        train_seqs = training_sequences(exp, train_sources, extractor)
+        d = exp.data
+        batches = association.AssociationBatches(
+            train_seqs,
+            exp.train.batch_size,
+            seed=exp.train.seed,
+            past_frames=d.past_frames,
+            min_visibility=d.min_visibility,
+            drop_p=d.drop_p,
+            jitter=d.jitter,
+            past_false_positives=d.past_false_positives,
+        )
+        detections = sum(len(s.frames) for s in train_seqs)
+        print(
+            f"train: {len(train_seqs)} labelled sequences ({len(train_sources)} sources x "
+            f"{d.draws} draws), {detections} detections; {jax.device_count()} "
+            f"{jax.default_backend()} device(s)"
+        )
+        result = train(GNNTask(exp, batches), exp.train, workdir, progress=progress)
+
+        if evaluate:
+            # The gate and patience are tuned on the first draw of each training source:
+            # the other draws only vary the noise and would repeat the same sweep.
+            first_draws = train_seqs[:: exp.data.draws]
+            train_inputs = [
+                as_tracking_input(seq, source)
+                for seq, source in zip(first_draws, train_sources, strict=True)
+            ]
+            evaluation = evaluate_trackers(
+                result.model,
+                exp,
+                train_inputs,
+                val_sources,
+                tune_gate=tune_gate,
+                oracle=oracle,
+                extractor=extractor,
+                progress=progress,
+                gnn_config=GNNTrackerConfig(lost_min_hits=lost_min_hits),
+            )
+            atomic_write_json(workdir / "eval.json", evaluation)
+    if export:
+        # The tracker settings tuned for this model (none without the evaluation).
+        tracker = {"patience": evaluation["gnn_patience"]} if evaluation else {}
+        export_gnn_model(
+            result.model,
+            export,
+            step=result.step,
+            evaluation=evaluation,
+            experiment=dataclasses.asdict(exp),
+            command=command,
+            tracker=tracker,
+        )
+        print(f"exported -> {export}")
+    return evaluation
+
+
+__all__ = ["GNNTask", "fit_embedding_dim", "train_and_evaluate"]
