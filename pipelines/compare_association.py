@@ -22,12 +22,13 @@ comes from jaxmot.mot.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pathlib
 import sys
 import tempfile
 
 from jaxmot.core.atomic import atomic_write_json
-from jaxmot.core.paths import shipped_checkpoint
+from jaxmot.core.paths import rerooted, shipped_checkpoint
 from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch
 from jaxmot.gnn.checkpoint import load_gnn_model
 from jaxmot.gnn.configs import GNNExperiment
@@ -67,6 +68,12 @@ def main(argv=None) -> int:
         default="val",
         help="the experiment's held-out sequences (default) or its training sequences",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=pathlib.Path,
+        help="the experiment's MOTChallenge folder (default: the one recorded in the "
+        "checkpoint's model.json, looked up under $JAXMOT_DATA when it is not here)",
+    )
     parser.add_argument("--json", type=pathlib.Path, help="write the metrics here")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
@@ -82,6 +89,9 @@ def main(argv=None) -> int:
         )
         return 2
     exp = config_from_dict(GNNExperiment, manifest["experiment"])
+    if exp.data.data_dir is not None or args.data_dir is not None:
+        data_dir = args.data_dir or rerooted(exp.data.data_dir)
+        exp = dataclasses.replace(exp, data=dataclasses.replace(exp.data, data_dir=str(data_dir)))
     if exp.data.features != "simulated":
         print(
             "error: only GNN checkpoints trained on simulated features are supported "

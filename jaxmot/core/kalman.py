@@ -1,7 +1,7 @@
 """Constant-velocity Kalman filter for boxes (DeepSORT / JDE), batched and pure.
 
 State (8): (cx, cy, a, h, vcx, vcy, va, vh) with a = w / h; measurement (4): xyah.
-Noise scales with the box height (reference.md section 1): std_pos = h / 20,
+Noise scales with the box height (DeepSORT `kalman_filter.py`, copied by JDE): std_pos = h / 20,
 std_vel = h / 160; the aspect ratio has fixed noise. dt = 1 frame.
 
 Every function works on a batch of N independent tracks, under jit and vmap:

@@ -44,4 +44,20 @@ def data_path(relative: str) -> str:
     return str(data_root() / relative)
 
 
-__all__ = ["checkpoints_dir", "data_path", "data_root", "shipped_checkpoint"]
+def rerooted(recorded: str | os.PathLike) -> pathlib.Path:
+    """A dataset path recorded by another machine, found on this one.
+
+    A checkpoint's model.json records the data folder its training read (e.g.
+    'data/mot17_gt/train', or an absolute path elsewhere). Where that path does not exist
+    here, the part after its last 'data' folder is looked up under the data root; the
+    recorded path is returned unchanged when neither exists (the caller's error names it).
+    """
+    path = pathlib.Path(recorded)
+    if path.exists() or "data" not in path.parts[:-1]:
+        return path
+    last = len(path.parts) - 1 - path.parts[::-1].index("data")
+    candidate = data_root().joinpath(*path.parts[last + 1 :])
+    return candidate if candidate.exists() else path
+
+
+__all__ = ["checkpoints_dir", "data_path", "data_root", "rerooted", "shipped_checkpoint"]

@@ -1,4 +1,4 @@
-"""The GNN association tracker of the course (reference.md section 3), on the shared lifecycle.
+"""The GNN association tracker, on the shared lifecycle.
 
 Every frame the learned model (`jaxmot.gnn.model.AssociationGNN`) scores the live
 tracks (new, tracked, and lost ones matched at least `lost_min_hits` times) against the
@@ -7,7 +7,8 @@ the box of its last matched detection, the frame of that match (`frame - inactiv
 and its appearance memory (mean of its last 10 embeddings). similarity =
 sigmoid(last-step logits), cost = 1 - similarity, and the Hungarian assignment never
 matches a pair with similarity < 0.5. Unmatched tracks wait `patience` frames (at 30
-fps) as LOST and the GNN can re-find them. The config's patience is the course's 20;
+fps) as LOST and the GNN can re-find them. The config's patience is 20 frames, the
+long-term ReID tracker's;
 `pipelines.train_gnn` tunes one for each trained model on its training sequences and
 stores it with the export, and `make_tracker("gnn", ...)` uses that (see
 `jaxmot.gnn.checkpoint.tuned_patience`): how long a gap a model bridges well
@@ -31,7 +32,7 @@ from jaxmot.core.lifecycle import LifecycleConfig, TrackState
 from jaxmot.core.padding import bucket_size, pad_rows
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
 
-COURSE_PATIENCE = 20  # frames (at 30 fps) a lost track is kept: the course's LongTermReID
+COURSE_PATIENCE = 20  # frames (at 30 fps) a lost track is kept, as by the longterm tracker
 # Candidates train_gnn tries on the training sequences; the best pooled IDF1 is stored.
 PATIENCE_CANDIDATES = (20, 40, 60, 90, 120)
 
@@ -45,7 +46,7 @@ def gnn_lifecycle(patience: int = COURSE_PATIENCE) -> LifecycleConfig:
 
 @dataclasses.dataclass(frozen=True)
 class GNNTrackerConfig:
-    min_similarity: float = 0.5  # course: pairs with sigmoid(logit) < 0.5 never match
+    min_similarity: float = 0.5  # pairs with sigmoid(logit) < 0.5 never match
     lifecycle: LifecycleConfig = gnn_lifecycle()
     # A LOST track enters the graph only if it was matched at least this often. Training
     # graphs never hold false positives as past tracks (their "past" is the last
@@ -53,7 +54,7 @@ class GNNTrackerConfig:
     # that stays LOST for the whole patience. Summed messages grow with the node count,
     # so dozens of such one-hit tracks shift every logit: on synthetic scenes with the
     # learned ReID features one detector draw collapsed (IDF1 55.1, 699 ID switches)
-    # and recovers with this filter (72.4, 19). 1 keeps every track (the course).
+    # and recovers with this filter (72.4, 19). 1 keeps every track.
     lost_min_hits: int = 2
 
     def __post_init__(self):
@@ -73,7 +74,7 @@ class GNNTrackerConfig:
 
 def gnn_tracker_config(checkpoint=None, patience: int | None = None) -> GNNTrackerConfig:
     """The default config with `patience`, else the one train_gnn tuned for `checkpoint`
-    (its model.json; None: the shipped one), else the course's 20."""
+    (its model.json; None: the shipped one), else 20."""
     from jaxmot.gnn.checkpoint import tuned_patience
 
     patience = tuned_patience(checkpoint) if patience is None else patience

@@ -3,7 +3,7 @@
 A segmenter reads a low-resolution input `low` [h, w, C] per image (ViT patch features,
 C = 384, for `linear`/`pac`; a 1-channel pooled mask for `joint`) plus the image itself
 (the PAC guide) and predicts a mask at the image's resolution (`pac`, `joint`) or at the
-patch grid (`linear`, trained against the course's coarse masks: the patch max-pool).
+patch grid (`linear`, trained against coarse masks: the patch max-pool).
 
 `SegBatches.batch(step)` is a pure function of (seed, step), as the training loop needs:
 it draws `batch_size` images and, when `crop` is set, one random crop per image aligned

@@ -2,9 +2,9 @@
 
 Every prediction is brought to the image's full resolution before it is scored against
 the full-resolution mask: `pac` and `joint` predict there already; the linear probe's
-patch-grid probabilities are upsampled bilinearly (what the course does to compare a
-probe with full masks). The linear probe is also scored at the patch grid against the
-coarse masks (the course's "coarse" figure). The `joint` head gets two baselines on the
+patch-grid probabilities are upsampled bilinearly (to compare a probe with full
+masks). The linear probe is also scored at the patch grid against the coarse masks (the
+"coarse" figure). The `joint` head gets two baselines on the
 same inputs: nearest and bilinear upsampling of its low-resolution input.
 """
 
@@ -46,7 +46,7 @@ def predict(model, low: np.ndarray, images: np.ndarray, batch_size: int = 8) -> 
 def evaluate_segmenter(model, kind: str, arrays: SegArrays, batch_size: int = 8) -> dict:
     """{method: scores} for `model` (and, for kind "joint", the baselines) on `arrays`.
 
-    Scores are `SegmentationScores.result()` dicts (foreground IoU and the course's mean
+    Scores are `SegmentationScores.result()` dicts (foreground IoU and the mean
     IoU over foreground and background, over the dataset and per image); methods are
     "model" (full resolution), "model_coarse" (linear only: at the patch grid against
     the coarse masks), "nearest" and "bilinear" (joint only).

@@ -1,4 +1,4 @@
-"""Binary segmentation metrics: foreground IoU and the course's mean IoU.
+"""Binary segmentation metrics: foreground IoU and the mean IoU over foreground and background.
 
     scores = SegmentationScores()
     for prob, mask in zip(probs, masks):           # [H, W] each, or [B, H, W] batches
@@ -7,9 +7,9 @@
 
 Conventions:
   * Predictions: a bool array is used as is; numbers (probabilities, 0/1 or 0/255 masks)
-    are foreground where strictly greater than `threshold` (0.5, the course's). Targets:
+    are foreground where strictly greater than `threshold` (default 0.5). Targets:
     bool as is, numbers foreground where > 0.5.
-  * "mean IoU" is the course's figure: the mean of the foreground IoU and the background
+  * "mean IoU" is the mean of the foreground IoU and the background
     IoU (the IoU of the complements). Name which one a number is when reporting it.
   * Empty classes: when a class is absent from both the target and the prediction (union
     0), its IoU is 1 (a perfect answer), as is common practice; so an all-background image
@@ -72,7 +72,7 @@ def foreground_iou(prob_or_mask, target, threshold: float = 0.5, *, per_image: b
 
 
 def mean_iou(prob_or_mask, target, threshold: float = 0.5, *, per_image: bool = False):
-    """The course's mean IoU: (foreground IoU + background IoU) / 2. Shapes and pooling as
+    """Mean IoU over the two classes: (foreground IoU + background IoU) / 2. Shapes and pooling as
     in `foreground_iou`."""
     pred, target = _pair(prob_or_mask, target, threshold)
     c = _counts(pred, target)

@@ -3,7 +3,7 @@
     features = FrozenViTFeatures(patch_size=16, checkpoint="dino_deitsmall16_pretrain.pth")
     feats = features(images)          # uint8 [N, H, W, 3] -> float32 [N, H/16, W/16, 384]
 
-The ViT is frozen in the course's exercise, so its features are a fixed function of the
+The ViT is frozen (as in DINO's linear evaluation), so its features are a fixed function of the
 image: computing them once before training (instead of in every step) gives the same
 model for a fraction of the time. Without a checkpoint the ViT keeps its random
 initialisation; `random_weights` says so, and the pipelines print it next to every

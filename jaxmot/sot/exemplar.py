@@ -14,7 +14,7 @@ For x [B, H, W, C] (C in = C out), following the official `ExemplarTransformer`
     y = LayerNorm(y)                             over C, per pixel ("norm1")
     y = LayerNorm(y + Dropout(Linear(ReLU(Linear(y)))))   FFN C -> F -> C ("norm2")
 
-This is the order of the official forward; reference.md section 6 describes the same.
+This is the order of the official forward (pblatter/ettrack) and of the paper's Fig. 3.
 K [E, D] are learned and independent of the input; V_dw [E, k, k, C] and V_pw [E, C, C]
 are the exemplar kernels. `sqrt(D)` is applied only when `scale_by_sqrt_dim`
 (official `sm_normalization`; True in the shipped tracker, False in the class default),

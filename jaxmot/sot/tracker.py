@@ -1,4 +1,4 @@
-"""Online single-object tracking with E.T.Track (reference.md section 6), batched.
+"""Online single-object tracking with E.T.Track (Blatter et al., WACV 2023), batched.
 
 One `SOTTracker` follows N independent targets, in one video or in N videos: each frame
 every target's search region is cut from its own frame on the host (one affine warp per
