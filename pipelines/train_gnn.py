@@ -27,8 +27,6 @@ adds what other systems provide: the gate sweep and the oracle (jaxmot.mot) and,
 
 from __future__ import annotations
 
-import argparse
-import pathlib
 import sys
 
 from jaxmot.core.registry import make_extractor
@@ -39,17 +37,13 @@ from jaxmot.gnn.tracker import GNNTrackerConfig
 from jaxmot.gnn.trainer import train_and_evaluate
 from jaxmot.mot.calibration import sweep_gates
 from jaxmot.mot.oracle_tracker import OracleTracker, identity_features
-from jaxmot.train import add_config_args, apply_args
-from jaxmot.train.export import command_line
+from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="synthetic_sim", choices=sorted(PRESETS))
-    add_config_args(parser)
-    parser.add_argument(
-        "--export", type=pathlib.Path, help="export the trained model here (e.g. checkpoints/NAME)"
-    )
+    prefer_synchronous_cpu_dispatch()
+    parser = training_parser(__doc__, PRESETS, default="synthetic_sim")
+    add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
     parser.add_argument("--no-eval", action="store_true", help="skip the tracking evaluation")
     parser.add_argument(
         "--lost-min-hits",
@@ -57,14 +51,11 @@ def main(argv=None) -> int:
         default=GNNTrackerConfig.lost_min_hits,
         help="the gnn tracker's lost_min_hits in the evaluation (1: every lost track)",
     )
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    prefer_synchronous_cpu_dispatch()
-    exp = apply_args(get_config(args.config), args, steps_key="train.steps")
-    progress = not args.no_progress
+    args, exp = parse_experiment(parser, get_config, argv)
+    options = run_options(args, "pipelines.train_gnn", argv)
 
     def tune_gate(inputs):
-        return sweep_gates(inputs, progress=progress).gate
+        return sweep_gates(inputs, progress=options["progress"]).gate
 
     extractor = make_extractor("reid") if exp.data.features == "reid" else None
     train_and_evaluate(
@@ -75,9 +66,7 @@ def main(argv=None) -> int:
         oracle=Oracle(tracker=OracleTracker, features=identity_features),
         extractor=extractor,
         lost_min_hits=args.lost_min_hits,
-        export=args.export,
-        command=command_line("pipelines.train_gnn", argv),
-        progress=progress,
+        **options,
     )
     return 0
 

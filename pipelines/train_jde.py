@@ -16,35 +16,26 @@ HOTA of the jde tracker on held-out generated scenes). The trainer is jaxmot.jde
 
 from __future__ import annotations
 
-import argparse
-import pathlib
 import sys
 
 from jaxmot.jde.configs import PRESETS, get_config
 from jaxmot.jde.trainer import train_and_evaluate
-from jaxmot.train import add_config_args, apply_args
-from jaxmot.train.export import command_line
+from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="synthetic_small", choices=sorted(PRESETS))
-    add_config_args(parser)
-    parser.add_argument("--export", type=pathlib.Path, help="export the model to this folder")
+    parser = training_parser(__doc__, PRESETS, default="synthetic_small")
+    add_export_arg(parser)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
     parser.add_argument("--workers", type=int, default=2, help="threads preparing a batch")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
     try:
-        exp = apply_args(get_config(args.config), args, steps_key="train.steps")
+        args, exp = parse_experiment(parser, get_config, argv)
         train_and_evaluate(
             exp,
             args.workdir,
             evaluate=not args.no_eval,
             workers=args.workers,
-            export=args.export,
-            command=command_line("pipelines.train_jde", argv),
-            progress=not args.no_progress,
+            **run_options(args, "pipelines.train_jde", argv),
         )
     except (ValueError, FileNotFoundError) as err:  # bad data or config: no traceback
         print(f"error: {err}", file=sys.stderr)

@@ -14,7 +14,6 @@ colour-histogram baseline and the appearance-gate tuning (jaxmot.mot).
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
@@ -22,14 +21,11 @@ from jaxmot.mot.calibration import tune_appearance_gate
 from jaxmot.mot.histogram import ColorHistogramExtractor
 from jaxmot.reid.configs import PRESETS, get_config
 from jaxmot.reid.trainer import train_and_evaluate
-from jaxmot.train import add_config_args, apply_args
-from jaxmot.train.export import command_line
+from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="synthetic_r18w16", choices=sorted(PRESETS))
-    add_config_args(parser)
+    parser = training_parser(__doc__, PRESETS, default="synthetic_r18w16")
     parser.add_argument(
         "--pretrained",
         type=pathlib.Path,
@@ -42,9 +38,7 @@ def main(argv=None) -> int:
         default=[],
         help="also evaluate on a Market-named crops folder (crops_index.csv)",
     )
-    parser.add_argument(
-        "--export", type=pathlib.Path, help="export the trained model here (e.g. checkpoints/NAME)"
-    )
+    add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
     parser.add_argument(
         "--tune-scenes",
         type=int,
@@ -52,13 +46,11 @@ def main(argv=None) -> int:
         help="with --export: tune the trackers' appearance gate on this many validation "
         "scenes (0: skip)",
     )
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    exp = apply_args(get_config(args.config), args, steps_key="train.steps")
-    progress = not args.no_progress
+    args, exp = parse_experiment(parser, get_config, argv)
+    options = run_options(args, "pipelines.train_reid", argv)
 
     def tune_gate(extractor):
-        return tune_appearance_gate(extractor, args.tune_scenes, progress=progress)
+        return tune_appearance_gate(extractor, args.tune_scenes, progress=options["progress"])
 
     train_and_evaluate(
         exp,
@@ -66,10 +58,8 @@ def main(argv=None) -> int:
         pretrained=args.pretrained,
         eval_crops=args.eval_crops,
         baselines={"histogram": ColorHistogramExtractor()},
-        export=args.export,
         tune_gate=tune_gate if args.tune_scenes > 0 else None,
-        command=command_line("pipelines.train_reid", argv),
-        progress=progress,
+        **options,
     )
     return 0
 

@@ -13,31 +13,18 @@ jaxmot.seg.trainer.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
 import sys
 
 from jaxmot.seg.configs import PRESETS, get_config
 from jaxmot.seg.trainer import train_and_evaluate
-from jaxmot.train import add_config_args, apply_args
-from jaxmot.train.export import command_line
+from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="synthetic_joint", choices=sorted(PRESETS))
-    add_config_args(parser)
-    parser.add_argument("--export", type=pathlib.Path, help="export the model to this folder")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    exp = apply_args(get_config(args.config), args, steps_key="train.steps")
-    train_and_evaluate(
-        exp,
-        args.workdir,
-        export=args.export,
-        command=command_line("pipelines.train_seg", argv),
-        progress=not args.no_progress,
-    )
+    parser = training_parser(__doc__, PRESETS, default="synthetic_joint")
+    add_export_arg(parser)
+    args, exp = parse_experiment(parser, get_config, argv)
+    train_and_evaluate(exp, args.workdir, **run_options(args, "pipelines.train_seg", argv))
     return 0
 
 

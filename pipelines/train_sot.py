@@ -16,33 +16,20 @@ jaxmot.sot.trainer.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
 import sys
 
 from jaxmot.sot.configs import PRESETS, get_config
 from jaxmot.sot.trainer import train_and_evaluate
-from jaxmot.train import add_config_args, apply_args
-from jaxmot.train.export import command_line
+from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="synthetic_narrow", choices=sorted(PRESETS))
-    add_config_args(parser)
-    parser.add_argument("--export", type=pathlib.Path, help="export the model to this folder")
+    parser = training_parser(__doc__, PRESETS, default="synthetic_narrow")
+    add_export_arg(parser)
     parser.add_argument("--no-eval", action="store_true", help="skip the tracking evaluation")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    exp = apply_args(get_config(args.config), args, steps_key="train.steps")
-    train_and_evaluate(
-        exp,
-        args.workdir,
-        evaluate=not args.no_eval,
-        export=args.export,
-        command=command_line("pipelines.train_sot", argv),
-        progress=not args.no_progress,
-    )
+    args, exp = parse_experiment(parser, get_config, argv)
+    options = run_options(args, "pipelines.train_sot", argv)
+    train_and_evaluate(exp, args.workdir, evaluate=not args.no_eval, **options)
     return 0
 
 

@@ -12,3 +12,13 @@ SMALL_SCENE = syn.SceneConfig(
     speed_range=(1.5, 3.0),
     seed=3,
 )
+
+# Tiny: a few frames of three people, for tests that train or run a detector on pixels.
+TINY_SCENE = syn.SceneConfig(
+    width=160,
+    height=128,
+    num_frames=6,
+    num_objects=3,
+    height_range=(40.0, 70.0),
+    speed_range=(1.0, 2.0),
+)

@@ -5,10 +5,10 @@
 inside jitted code, e.g. matching during GNN training, batched with `vmap`.
 
 Semantics of `lap.lapjv(cost, extend_cost=True, cost_limit=threshold)` as used by
-JDE (Towards-Realtime-MOT) and ByteTrack, in their `matching.linear_assignment`: leaving a row or a column unmatched costs
-threshold / 2, so a pair is matched only when that lowers the total cost, and a pair
-whose cost exceeds the threshold is never matched, even where the unconstrained
-optimum would use it.
+JDE (Towards-Realtime-MOT) and ByteTrack in their `matching.linear_assignment`: leaving
+a row or a column unmatched costs threshold / 2, so a pair is matched only when that
+lowers the total cost, and a pair whose cost exceeds the threshold is never matched,
+even where the unconstrained optimum would use it.
 """
 
 from __future__ import annotations

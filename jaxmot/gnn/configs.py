@@ -11,7 +11,7 @@ import dataclasses
 
 from jaxmot.core.paths import data_path
 from jaxmot.gnn.model import GNNConfig
-from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset, name_presets, short_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,14 +69,7 @@ def _train(steps: int, batch_size: int) -> TrainConfig:
         decay_every=int(0.4 * steps),
         decay_factor=0.1,
     )
-    return TrainConfig(
-        steps=steps,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        log_every=20,
-        checkpoint_every=200,
-        keep_checkpoints=2,
-    )
+    return short_run(steps, batch_size, optimizer)
 
 
 def synthetic_sim() -> GNNExperiment:
@@ -117,7 +110,7 @@ def synthetic_reid() -> GNNExperiment:
     return GNNExperiment(train=_train(600, 8), data=GNNDataConfig(features="reid"))
 
 
-PRESETS = {"synthetic_sim": synthetic_sim, "mot17_sim": mot17_sim, "synthetic_reid": synthetic_reid}
+PRESETS = name_presets(synthetic_sim, mot17_sim, synthetic_reid)
 
 
 def get_config(name: str) -> GNNExperiment:

@@ -19,6 +19,7 @@ What other systems provide comes in as arguments: the ReID `extractor` when
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pathlib
 import tempfile
@@ -28,7 +29,6 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxmot.core.atomic import atomic_write_json
 from jaxmot.core.extractor import FeatureExtractor
 from jaxmot.gnn import data as association
 from jaxmot.gnn.checkpoint import export_gnn_model
@@ -39,6 +39,7 @@ from jaxmot.gnn.model import AssociationGNN, pair_labels
 from jaxmot.gnn.sequences import as_tracking_input, source_sequences, training_sequences
 from jaxmot.gnn.tracker import GNNTrackerConfig
 from jaxmot.train import train
+from jaxmot.train.experiment import devices, export_run, write_evaluation
 
 
 class GNNTask:
@@ -113,7 +114,6 @@ def train_and_evaluate(
     if evaluate and (tune_gate is None or oracle is None):
         raise ValueError("the evaluation needs tune_gate and oracle (or evaluate=False)")
     exp = fit_embedding_dim(exp, extractor)
-    workdir = pathlib.Path(workdir)
     evaluation = {}
     with tempfile.TemporaryDirectory(prefix="jaxmot-gnn-") as tmp:
         scratch = pathlib.Path(tmp)
@@ -134,8 +134,7 @@ def train_and_evaluate(
         detections = sum(len(s.frames) for s in train_seqs)
         print(
             f"train: {len(train_seqs)} labelled sequences ({len(train_sources)} sources x "
-            f"{d.draws} draws), {detections} detections; {jax.device_count()} "
-            f"{jax.default_backend()} device(s)"
+            f"{d.draws} draws), {detections} detections; {devices()}"
         )
         result = train(GNNTask(exp, batches), exp.train, workdir, progress=progress)
 
@@ -158,20 +157,13 @@ def train_and_evaluate(
                 progress=progress,
                 gnn_config=GNNTrackerConfig(lost_min_hits=lost_min_hits),
             )
-            atomic_write_json(workdir / "eval.json", evaluation)
-    if export:
-        # The tracker settings tuned for this model (none without the evaluation).
-        tracker = {"patience": evaluation["gnn_patience"]} if evaluation else {}
-        export_gnn_model(
-            result.model,
-            export,
-            step=result.step,
-            evaluation=evaluation,
-            experiment=dataclasses.asdict(exp),
-            command=command,
-            tracker=tracker,
-        )
-        print(f"exported -> {export}")
+            write_evaluation(workdir, evaluation)
+    # The tracker settings tuned for this model (none without the evaluation).
+    tracker = {"patience": evaluation["gnn_patience"]} if evaluation else {}
+    save = functools.partial(export_gnn_model, result.model, tracker=tracker)
+    export_run(
+        export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
+    )
     return evaluation
 
 

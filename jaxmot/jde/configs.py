@@ -12,7 +12,7 @@ import dataclasses
 from jaxmot.jde.detector import JDEDetectorConfig
 from jaxmot.jde.model import JDEConfig
 from jaxmot.jde.tracker import JDETrackerConfig
-from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
+from jaxmot.train.config import TrainConfig, get_preset, momentum_sgd, name_presets, scratch_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,23 +75,12 @@ def synthetic_small() -> JDEExperiment:
     python -m pipelines.train_jde --config synthetic_small --workdir runs/jde_small \\
         --export checkpoints/jde_small_synthetic
     """
-    optimizer = OptimizerConfig(
-        name="adam", learning_rate=2e-3, schedule="cosine", warmup_steps=100, grad_clip_norm=10.0
-    )
     # Width 3/16 of Darknet-53 (8..192 channels): 5.6 MB of weights, ~1 s per step of 8
     # on 2 CPU cores (JDEConfig.small()'s 1/4 would be 10 MB).
     model = dataclasses.replace(JDEConfig.small("576x320"), width_multiplier=0.1875)
     return JDEExperiment(
         model=model,
-        train=TrainConfig(
-            steps=1500,
-            batch_size=8,
-            optimizer=optimizer,
-            log_every=20,
-            checkpoint_every=200,
-            keep_checkpoints=2,
-            ema_decay=0.998,
-        ),
+        train=scratch_run(1500, 8),
     )
 
 
@@ -110,14 +99,8 @@ def mixture_full() -> JDEExperiment:
     JDE/data/cuhksysu.train,JDE/data/prw.train,JDE/data/eth.train,JDE/data/mot17.train
     """
     steps_per_epoch = 1700  # ~54k images / 32
-    optimizer = OptimizerConfig(
-        name="sgd",
-        learning_rate=0.01,
-        momentum=0.9,
-        weight_decay=1e-4,
-        schedule="step",
-        warmup_steps=1000,
-        decay_every=steps_per_epoch * 15,
+    optimizer = momentum_sgd(
+        0.01, schedule="step", warmup_steps=1000, decay_every=steps_per_epoch * 15
     )
     return JDEExperiment(
         model=JDEConfig.full("1088x608"),
@@ -132,7 +115,7 @@ def mixture_full() -> JDEExperiment:
     )
 
 
-PRESETS = {"synthetic_small": synthetic_small, "mixture_full": mixture_full}
+PRESETS = name_presets(synthetic_small, mixture_full)
 
 
 def get_config(name: str) -> JDEExperiment:

@@ -16,14 +16,12 @@ WORKDIR/eval.json and exports.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-import pathlib
 
-import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxmot.core.atomic import atomic_write_json
 from jaxmot.core.synthetic import SceneConfig
 from jaxmot.jde.benchmark import MIN_VISIBILITY, evaluate_jde, format_jde_eval
 from jaxmot.jde.checkpoint import export_jde
@@ -33,6 +31,7 @@ from jaxmot.jde.model import JDE
 from jaxmot.jde.ops import anchors_for_size, jde_loss
 from jaxmot.jde.sources import JDEListSource, MOTSource, SyntheticSource
 from jaxmot.train import train
+from jaxmot.train.experiment import devices, export_run, final_model, write_evaluation
 
 
 class JDETask:
@@ -107,7 +106,6 @@ def train_and_evaluate(
     """
     # Asynchronous dispatch (JAX's default) lets the next batch be prepared on the host
     # while the device runs the step.
-    workdir = pathlib.Path(workdir)
     m, d = exp.model, exp.data
     batches = JDEBatches(
         training_sources(exp),
@@ -122,31 +120,22 @@ def train_and_evaluate(
     names = ", ".join(
         f"{s['name']} ({s['samples']} images, {s['num_ids']} ids)" for s in batches.summary()
     )
-    devices = f"{jax.device_count()} {jax.default_backend()} device(s)"
     print(
         f"JDE {m.width}x{m.height}: {names}; {exp.train.steps} steps of "
-        f"{exp.train.batch_size}; {devices}"
+        f"{exp.train.batch_size}; {devices()}"
     )
     result = train(JDETask(exp, batches), exp.train, workdir, progress=progress)
-    model = result.ema_model if result.ema_model is not None else result.model
+    model, weights = final_model(result)
 
-    evaluation = {"weights": "ema" if result.ema_model is not None else "last"}
+    evaluation = {"weights": weights}
     if evaluate:
         evaluation.update(evaluate_jde(model, exp, progress=progress))
         print(format_jde_eval(evaluation))
-        atomic_write_json(workdir / "eval.json", evaluation)
-    if export:
-        export_jde(
-            model,
-            exp.detector,
-            exp.tracker,
-            export,
-            step=result.step,
-            evaluation=evaluation,
-            experiment=dataclasses.asdict(exp),
-            command=command,
-        )
-        print(f"exported -> {export}")
+        write_evaluation(workdir, evaluation)
+    save = functools.partial(export_jde, model, exp.detector, exp.tracker)
+    export_run(
+        export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
+    )
     return evaluation
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxmot.reid.model import ReIDModelConfig
-from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset, name_presets, short_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,14 +63,7 @@ def synthetic_r18w16() -> ReIDExperiment:
     optimizer = OptimizerConfig(
         name="adam", learning_rate=1e-3, schedule="warmup_cosine", warmup_steps=200
     )
-    train = TrainConfig(
-        steps=2500,
-        batch_size=64,
-        optimizer=optimizer,
-        log_every=20,
-        checkpoint_every=500,
-        keep_checkpoints=2,
-    )
+    train = short_run(2500, 64, optimizer, checkpoint_every=500)
     # Trained on the crops the tracker will see (noisy detection boxes, occlusions), with
     # the crop augmentation scaled to the 64x32 input.
     data = SyntheticDataConfig(num_train_scenes=40, train_boxes="detections")
@@ -118,11 +111,7 @@ def mot17_r18() -> ReIDExperiment:
     )
 
 
-PRESETS = {
-    "synthetic_r18w16": synthetic_r18w16,
-    "market1501_r34": market1501_r34,
-    "mot17_r18": mot17_r18,
-}
+PRESETS = name_presets(synthetic_r18w16, market1501_r34, mot17_r18)
 
 
 def get_config(name: str) -> ReIDExperiment:

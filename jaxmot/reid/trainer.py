@@ -15,16 +15,15 @@ trackers' appearance gate for the trained extractor before export.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxmot.core.atomic import atomic_write_json
 from jaxmot.core.extractor import FeatureExtractor
 from jaxmot.reid.checkpoint import export_reid_model
 from jaxmot.reid.configs import ReIDExperiment
@@ -45,6 +44,7 @@ from jaxmot.reid.metric_learning import batch_hard_triplet_loss, cross_entropy_w
 from jaxmot.reid.model import build_reid_model
 from jaxmot.reid.resnet_convert import load_torchvision_resnet
 from jaxmot.train import train
+from jaxmot.train.experiment import devices, export_run, write_evaluation
 
 
 class ReIDTask:
@@ -132,13 +132,9 @@ def train_and_evaluate(
       `appearance_gate`.
     """
     exp = with_pk_batch(exp)
-    workdir = pathlib.Path(workdir)
     dataset = load_dataset(exp)
     train_split = dataset["train"]
-    print(
-        f"train: {len(train_split)} crops of {train_split.num_ids} ids; "
-        f"{jax.device_count()} {jax.default_backend()} device(s)"
-    )
+    print(f"train: {len(train_split)} crops of {train_split.num_ids} ids; {devices()}")
     augment = AugmentConfig(pad=exp.augment_pad)
     batches = ReIDBatches(train_split, exp.p, exp.k, seed=exp.train.seed, config=augment)
     task = ReIDTask(exp, batches, pretrained)
@@ -151,24 +147,16 @@ def train_and_evaluate(
         sets[folder.name] = query_gallery_split(crops)
     evaluation = evaluate_sets(extractor, sets, baselines)
     print(format_evaluation(evaluation))
-    atomic_write_json(workdir / "eval.json", evaluation)
-    if export:
-        extra = {}
-        if tune_gate is not None:
-            tuning = tune_gate(extractor)
-            print(f"appearance gate of the longterm tracker:\n{tuning.table()}")
-            extra["appearance_gate"] = tuning.to_json()
-        export_reid_model(
-            result.model,
-            task.model_config,
-            export,
-            step=result.step,
-            evaluation=evaluation,
-            experiment=dataclasses.asdict(exp),
-            command=command,
-            **extra,
-        )
-        print(f"exported -> {export}")
+    write_evaluation(workdir, evaluation)
+    extra = {}
+    if export and tune_gate is not None:
+        tuning = tune_gate(extractor)
+        print(f"appearance gate of the longterm tracker:\n{tuning.table()}")
+        extra["appearance_gate"] = tuning.to_json()
+    save = functools.partial(export_reid_model, result.model, task.model_config, **extra)
+    export_run(
+        export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
+    )
     return evaluation
 
 

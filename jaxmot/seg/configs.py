@@ -11,7 +11,7 @@ import dataclasses
 
 from jaxmot.core.paths import data_path
 from jaxmot.seg.model import SegmenterConfig
-from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
+from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset, name_presets, short_run
 
 DATASETS = ("synthetic", "obj_seg", "davis")
 FEATURES = ("files", "vit")
@@ -77,15 +77,7 @@ class SegExperiment:
 
 def _train(steps: int, batch_size: int = 16) -> TrainConfig:
     # The course: Adam 5e-4, batch 16.
-    optimizer = OptimizerConfig(name="adam", learning_rate=5e-4)
-    return TrainConfig(
-        steps=steps,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        log_every=20,
-        checkpoint_every=200,
-        keep_checkpoints=2,
-    )
+    return short_run(steps, batch_size, OptimizerConfig(name="adam", learning_rate=5e-4))
 
 
 def synthetic_joint() -> SegExperiment:
@@ -162,14 +154,9 @@ def obj_seg_pac() -> SegExperiment:
     return SegExperiment(model=SegmenterConfig(kind="pac"), train=_train(1000), data=data)
 
 
-PRESETS = {
-    "synthetic_joint": synthetic_joint,
-    "davis_joint": davis_joint,
-    "synthetic_pac": synthetic_pac,
-    "synthetic_linear": synthetic_linear,
-    "obj_seg_linear": obj_seg_linear,
-    "obj_seg_pac": obj_seg_pac,
-}
+PRESETS = name_presets(
+    synthetic_joint, davis_joint, synthetic_pac, synthetic_linear, obj_seg_linear, obj_seg_pac
+)
 
 
 def get_config(name: str) -> SegExperiment:

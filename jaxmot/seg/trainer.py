@@ -13,14 +13,13 @@ exports.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import pathlib
 
-import jax
 from flax import nnx
 
-from jaxmot.core.atomic import atomic_write_json
 from jaxmot.seg.batches import SegArrays, SegBatches
 from jaxmot.seg.checkpoint import export_segmenter
 from jaxmot.seg.configs import SegExperiment
@@ -29,6 +28,7 @@ from jaxmot.seg.evaluate import evaluate_segmenter, format_scores
 from jaxmot.seg.inputs import LowInputs, check_experiment, load_samples
 from jaxmot.seg.model import SegmenterConfig, build_segmenter, segmentation_loss
 from jaxmot.train import train
+from jaxmot.train.experiment import devices, export_run, write_evaluation
 
 DAVIS_EVERY = 5  # every 5th frame of each DAVIS sequence is evaluated
 
@@ -83,7 +83,6 @@ def train_and_evaluate(
     (with the evaluation, the experiment and `command`); returns the evaluation.
     `data.epochs`, when set, replaces train.steps."""
     check_experiment(exp)
-    workdir = pathlib.Path(workdir)
     lows = LowInputs(exp, progress)
     train_arrays = lows(load_samples(exp.data, "train"))
     val_arrays = lows(load_samples(exp.data, "val"))
@@ -93,8 +92,7 @@ def train_and_evaluate(
     print(
         f"{exp.model.kind}: {len(train_arrays)} training images "
         f"{train_arrays.masks.shape[1:]}, {len(val_arrays)} held out; {lows.description}; "
-        f"{exp.train.steps} steps of {exp.train.batch_size}; "
-        f"{jax.device_count()} {jax.default_backend()} device(s)"
+        f"{exp.train.steps} steps of {exp.train.batch_size}; {devices()}"
     )
     batches = SegBatches(train_arrays, exp.train.batch_size, crop=exp.data.crop, seed=exp.data.seed)
     result = train(SegTask(exp.model, batches), exp.train, workdir, progress=progress)
@@ -104,17 +102,11 @@ def train_and_evaluate(
         scores = evaluate_segmenter(result.model, exp.model.kind, arrays)
         evaluation[name] = {"images": len(arrays), **scores}
         print(format_scores(scores, f"{name} ({len(arrays)} images; dataset-level IoU)"))
-    atomic_write_json(workdir / "eval.json", evaluation)
-    if export:
-        export_segmenter(
-            result.model,
-            export,
-            step=result.step,
-            evaluation=evaluation,
-            experiment=dataclasses.asdict(exp),
-            command=command,
-        )
-        print(f"exported -> {export}")
+    write_evaluation(workdir, evaluation)
+    save = functools.partial(export_segmenter, result.model)
+    export_run(
+        export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
+    )
     return evaluation
 
 

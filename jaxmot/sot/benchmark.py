@@ -4,11 +4,11 @@
     results = run_benchmark({"ettrack": load_sot_tracker, "mil": MILTracker...}, sequences)
 
 Sequences: generated videos held out from training (`synthetic_sequences`), DAVIS
-sequences with boxes from the masks (`davis_sequences`) and the tennis player of
-a `tennis` frame folder (the DAVIS-2017 tennis sequence) with the project's hand-made sparse ground truth
-(`tennis_sequence`; see jaxmot/sot/annotations/README.md). Every tracker starts from
-the ground-truth box of frame 0 and is scored with `jaxmot.sot.metrics` (OTB success AUC,
-precision at 20 px, normalised precision).
+sequences with boxes from the masks (`davis_sequences`) and the tennis player of a
+`tennis` frame folder (the DAVIS-2017 tennis sequence) with the project's hand-made
+sparse ground truth (`tennis_sequence`; see jaxmot/sot/annotations/README.md). Every
+tracker starts from the ground-truth box of frame 0 and is scored with
+`jaxmot.sot.metrics` (OTB success AUC, precision at 20 px, normalised precision).
 """
 
 from __future__ import annotations

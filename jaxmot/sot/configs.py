@@ -12,7 +12,7 @@ import dataclasses
 from jaxmot.core.paths import data_path
 from jaxmot.sot.model import ETTrackConfig
 from jaxmot.sot.tracker import SOTTrackerConfig
-from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset
+from jaxmot.train.config import TrainConfig, get_preset, momentum_sgd, name_presets, scratch_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,21 +79,10 @@ def synthetic_narrow() -> SOTExperiment:
     python -m pipelines.train_sot --config synthetic_narrow --workdir runs/sot_narrow \\
         --export checkpoints/sot_ettrack_narrow
     """
-    optimizer = OptimizerConfig(
-        name="adam", learning_rate=2e-3, schedule="cosine", warmup_steps=100, grad_clip_norm=10.0
-    )
     mot = tuple(data_path(f"mot17_mini/train/MOT17-0{n}-FRCNN") for n in (2, 4))
     return SOTExperiment(
         model=ETTrackConfig.narrow(),
-        train=TrainConfig(
-            steps=1000,
-            batch_size=16,
-            optimizer=optimizer,
-            log_every=20,
-            checkpoint_every=200,
-            keep_checkpoints=2,
-            ema_decay=0.998,
-        ),
+        train=scratch_run(1000, 16),
         # Targets up to 70 % of the frame: real videos (DAVIS) have targets that large,
         # whose search crops are mostly mean-colour padding; a model that never saw that
         # inflates its boxes there.
@@ -116,14 +105,7 @@ def got10k_full() -> SOTExperiment:
     python -m pipelines.train_sot --config got10k_full --workdir runs/sot_got10k \\
         --set data.got10k=/data/got10k/train [--set data.lasot=/data/lasot ...]
     """
-    optimizer = OptimizerConfig(
-        name="sgd",
-        learning_rate=0.1,
-        momentum=0.9,
-        weight_decay=1e-4,
-        schedule="warmup_cosine",
-        warmup_steps=5000,
-    )
+    optimizer = momentum_sgd(0.1, schedule="warmup_cosine", warmup_steps=5000)
     return SOTExperiment(
         model=ETTrackConfig(),
         train=TrainConfig(
@@ -138,7 +120,7 @@ def got10k_full() -> SOTExperiment:
     )
 
 
-PRESETS = {"synthetic_narrow": synthetic_narrow, "got10k_full": got10k_full}
+PRESETS = name_presets(synthetic_narrow, got10k_full)
 
 
 def get_config(name: str) -> SOTExperiment:

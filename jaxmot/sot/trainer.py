@@ -11,15 +11,13 @@ success AUC and precision at 20 px go to WORKDIR/eval.json and the export.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import os
 import pathlib
 from collections.abc import Callable
 
-import jax
 from flax import nnx
 
-from jaxmot.core.atomic import atomic_write_json
 from jaxmot.sot.benchmark import davis_sequences, run_benchmark, synthetic_sequences
 from jaxmot.sot.checkpoint import export_sot
 from jaxmot.sot.configs import SOTExperiment
@@ -30,6 +28,7 @@ from jaxmot.sot.pairs import PairSampler, sources_from_config
 from jaxmot.sot.results_io import format_table
 from jaxmot.sot.tracker import SOTTracker
 from jaxmot.train import train
+from jaxmot.train.experiment import devices, export_run, final_model, write_evaluation
 
 BATCH_KEYS = ("template", "search", "box", "valid")
 
@@ -89,34 +88,23 @@ def train_and_evaluate(
     """Train `exp` in `workdir`; with `evaluate`, evaluate and write
     WORKDIR/eval.json; export to `export` (with the evaluation, the experiment and
     `command`). Returns the evaluation ({"weights": "ema" or "last", scores...})."""
-    workdir = pathlib.Path(workdir)
     sources = sources_from_config(exp.data)
     sampler = PairSampler(sources, seed=exp.data.seed)
     names = ", ".join(f"{s.kind} x{len(s)} (weight {w:g})" for s, w in sources)
-    print(
-        f"E.T.Track: {names}; {exp.train.steps} steps of {exp.train.batch_size}; "
-        f"{jax.device_count()} {jax.default_backend()} device(s)"
-    )
+    print(f"E.T.Track: {names}; {exp.train.steps} steps of {exp.train.batch_size}; {devices()}")
     result = train(SOTTask(exp, sampler), exp.train, workdir, progress=progress)
-    model = result.ema_model if result.ema_model is not None else result.model
+    model, weights = final_model(result)
 
-    evaluation = {"weights": "ema" if result.ema_model is not None else "last"}
+    evaluation = {"weights": weights}
     if evaluate:
         scores = evaluate_tracker(model, exp)
         print(format_table({k: v for k, v in scores.items() if k != "fps"}))
         evaluation.update(scores)
-        atomic_write_json(workdir / "eval.json", evaluation)
-    if export:
-        export_sot(
-            model,
-            exp.tracker,
-            export,
-            step=result.step,
-            evaluation=evaluation,
-            experiment=dataclasses.asdict(exp),
-            command=command,
-        )
-        print(f"exported -> {export}")
+        write_evaluation(workdir, evaluation)
+    save = functools.partial(export_sot, model, exp.tracker)
+    export_run(
+        export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
+    )
     return evaluation
 
 

@@ -14,6 +14,8 @@ checkpoint    orbax training checkpoints, keep-last-N
 metrics_log   metrics.jsonl, safe against kills
 ema           parameter EMA kept in the optimizer state
 export        shippable model folders (state/ + model.json) every system uses
+experiment    what the training programs and trainers share: the common flags, the
+              final model (EMA or last), eval.json, the export of a run
 """
 
 from jaxmot.train.checkpoint import Checkpoints

@@ -5,8 +5,9 @@ A model's experiment config nests `TrainConfig`; `apply_overrides` / `add_config
 
     python -m pipelines.train_x --workdir runs/x --steps 50 --set optimizer.learning_rate=1e-3
 
-Every system names its experiments in a `PRESETS` dict of functions (`configs.py`);
-`get_preset` picks one by name.
+Every system names its experiments in a `PRESETS` dict of functions (`configs.py`,
+`name_presets`); `get_preset` picks one by name. `short_run`, `scratch_run` and
+`momentum_sgd` are training settings several presets share.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import optax
 
@@ -31,6 +32,10 @@ __all__ = [
     "get_preset",
     "make_optimizer",
     "make_schedule",
+    "momentum_sgd",
+    "name_presets",
+    "scratch_run",
+    "short_run",
 ]
 
 E = TypeVar("E")
@@ -158,6 +163,53 @@ def make_optimizer(
     if ema_decay:
         parts.append(params_ema(ema_decay))
     return parts[0] if len(parts) == 1 else optax.chain(*parts)
+
+
+def short_run(
+    steps: int,
+    batch_size: int,
+    optimizer: OptimizerConfig,
+    *,
+    checkpoint_every: int = 200,
+    ema_decay: float = 0.0,
+) -> TrainConfig:
+    """The TrainConfig of a run short enough for a CPU (every shipped model was trained
+    with one): a log record every 20 steps, a checkpoint every `checkpoint_every`, the
+    last 2 kept."""
+    return TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        log_every=20,
+        checkpoint_every=checkpoint_every,
+        keep_checkpoints=2,
+        ema_decay=ema_decay,
+    )
+
+
+def scratch_run(steps: int, batch_size: int) -> TrainConfig:
+    """The recipe the shipped E.T.Track and JDE models were trained from scratch with:
+    a `short_run` of Adam at 2e-3 (100 warmup steps, then a cosine decay; gradients
+    clipped at norm 10) keeping an EMA of the weights (decay 0.998)."""
+    optimizer = OptimizerConfig(
+        name="adam", learning_rate=2e-3, schedule="cosine", warmup_steps=100, grad_clip_norm=10.0
+    )
+    return short_run(steps, batch_size, optimizer, ema_decay=0.998)
+
+
+def momentum_sgd(learning_rate: float, **schedule: Any) -> OptimizerConfig:
+    """SGD with momentum 0.9 and weight decay 1e-4, the optimizer JDE and LightTrack
+    (E.T.Track's recipe) train with at full scale; `schedule` sets the schedule fields
+    (schedule, warmup_steps, decay_every, decay_factor)."""
+    return OptimizerConfig(
+        name="sgd", learning_rate=learning_rate, momentum=0.9, weight_decay=1e-4, **schedule
+    )
+
+
+def name_presets(*presets: Callable[[], E]) -> dict[str, Callable[[], E]]:
+    """{name: function}, each preset named by its function (`def synthetic_sim()` is
+    the preset "synthetic_sim"), in the order given."""
+    return {preset.__name__: preset for preset in presets}
 
 
 def get_preset(presets: Mapping[str, Callable[[], E]], name: str, what: str) -> E:

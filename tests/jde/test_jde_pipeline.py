@@ -8,9 +8,10 @@ import json
 
 import numpy as np
 import pytest
+from scenes import TINY_SCENE
 
 from jaxmot.core.mot_io import read_results, read_sequence
-from jaxmot.core.synthetic import SceneConfig, generate_sequence
+from jaxmot.core.synthetic import generate_sequence
 from jaxmot.jde.checkpoint import export_jde, load_jde
 from jaxmot.jde.configs import JDEDataConfig, JDEExperiment
 from jaxmot.jde.data import JDEBatches
@@ -22,14 +23,6 @@ from jaxmot.train import OptimizerConfig, TrainConfig, train
 from pipelines import track as track_cli
 from pipelines import train_jde as train_jde_cli
 
-TINY_SCENE = SceneConfig(
-    width=160,
-    height=128,
-    num_frames=6,
-    num_objects=3,
-    height_range=(40.0, 70.0),
-    speed_range=(1.0, 2.0),
-)
 TINY_MODEL = JDEConfig(
     width=128, height=96, width_multiplier=0.125, blocks=(1, 1, 1, 1, 1), embedding_dim=16
 )

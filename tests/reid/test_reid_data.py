@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import re
-import threading
 import warnings
 
 import cv2
@@ -18,7 +17,7 @@ from jaxmot.core import synthetic as syn
 from jaxmot.core.extractor import crop_boxes
 from jaxmot.reid.data import crops as reid_crops
 from jaxmot.reid.data import market, mot_crops
-from jaxmot.reid.data.sampler import PKSampler, ReIDBatches, prefetch
+from jaxmot.reid.data.sampler import PKSampler, ReIDBatches
 from jaxmot.reid.data.split import ReIDSplit, identity_split, time_query_mask
 from jaxmot.reid.data.synthetic_crops import synthetic_reid_dataset
 from jaxmot.reid.data.transforms import (
@@ -257,27 +256,6 @@ def test_normalize_round_trip_numpy_and_jax():
     np.testing.assert_allclose(normalize(np.full(3, IMAGENET_MEAN)), 0.0, atol=1e-7)
     jx = jax.jit(normalize)(jnp.asarray(images))
     np.testing.assert_allclose(np.asarray(jx), x, atol=1e-6)
-
-
-def test_prefetch_order_errors_and_early_stop():
-    assert list(prefetch(lambda s: s * s, range(10), depth=3)) == [s * s for s in range(10)]
-
-    def fail(step):
-        if step == 4:
-            raise RuntimeError("step 4 failed")
-        return step
-
-    got = []
-    with pytest.raises(RuntimeError, match="step 4"):
-        for v in prefetch(fail, range(10)):
-            got.append(v)
-    assert got == [0, 1, 2, 3]
-
-    before = threading.active_count()
-    gen = prefetch(lambda s: s, range(10**9), depth=2)
-    assert [next(gen) for _ in range(3)] == [0, 1, 2]
-    gen.close()  # what `break` in a for loop does
-    assert threading.active_count() == before
 
 
 # --------------------------------------------------------------------------- synthetic

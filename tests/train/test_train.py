@@ -211,13 +211,8 @@ def test_kill_during_checkpoint_save(tmp_path, reference_run, compile_cache):
 # ----------------------------------------------------------------------------- in process
 
 
-BASE = TrainConfig(
-    steps=6,
-    batch_size=8,
-    optimizer=OptimizerConfig(name="adam", learning_rate=1e-2),
-    log_every=2,
-    checkpoint_every=2,
-    keep_checkpoints=2,
+BASE = tiny_task.tiny_config(
+    steps=6, batch_size=8, log_every=2, checkpoint_every=2, keep_checkpoints=2
 )
 
 

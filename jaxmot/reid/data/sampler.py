@@ -12,11 +12,6 @@ batch holds.
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
-
 import numpy as np
 
 from jaxmot.reid.data.split import ReIDSplit
@@ -106,53 +101,4 @@ class ReIDBatches:
         return {"images": x, "labels": self.labels[idx]}
 
 
-_END = object()
-
-
-def prefetch(fn: Callable[[int], Any], steps: Iterable[int], depth: int = 2) -> Iterator[Any]:
-    """Yield fn(step) for each step, computed `depth` ahead in a background thread.
-
-    Worth it when fn releases the GIL for much of its time (NumPy copies, cv2). An
-    exception in fn is re-raised here, at the step that failed. Leaving the loop early
-    (break, or closing the generator) stops the thread.
-    """
-    if depth < 1:
-        raise ValueError(f"depth must be >= 1, got {depth}")
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        # A bounded wait, so a consumer that left never leaves this thread blocked.
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for step in steps:
-                if not put((True, fn(step))):
-                    return
-            put((True, _END))
-        except BaseException as e:  # handed to the consumer, which re-raises it
-            put((False, e))
-
-    thread = threading.Thread(target=work, name="reid-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = q.get()
-            if not ok:
-                raise item
-            if item is _END:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5.0)
-
-
-__all__ = ["PKSampler", "ReIDBatches", "prefetch"]
+__all__ = ["PKSampler", "ReIDBatches"]

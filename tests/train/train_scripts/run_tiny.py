@@ -20,21 +20,14 @@ import time
 import jax
 import numpy as np
 
-from jaxmot.train import OptimizerConfig, TrainConfig, apply_args, train
+from jaxmot.train import apply_args, train
 from jaxmot.train.config import add_config_args
 from jaxmot.train.mesh import make_data_mesh, shard_batch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from tiny_task import TinyTask, flat_state  # noqa: E402
+from tiny_task import TinyTask, flat_state, tiny_config  # noqa: E402
 
-BASE = TrainConfig(
-    steps=60,
-    batch_size=16,
-    optimizer=OptimizerConfig(name="adam", learning_rate=1e-2),
-    log_every=1,
-    checkpoint_every=10,
-    keep_checkpoints=3,
-)
+BASE = tiny_config(steps=60, batch_size=16, log_every=1, checkpoint_every=10, keep_checkpoints=3)
 
 
 def hang_in_save(step: int, workdir: pathlib.Path) -> None:

@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxmot.train.config import OptimizerConfig, TrainConfig
+
 IN_DIM, HIDDEN = 8, 16
 
 
@@ -65,3 +67,17 @@ def flat_state(model: nnx.Module) -> dict[str, np.ndarray]:
         ".".join(map(str, path)): np.asarray(value)
         for path, value in nnx.to_flat_state(nnx.state(model))
     }
+
+
+def tiny_config(
+    steps: int, batch_size: int, log_every: int, checkpoint_every: int, keep_checkpoints: int
+) -> TrainConfig:
+    """A TrainConfig for the tiny task: Adam at 1e-2, which fits it in a few steps."""
+    return TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        optimizer=OptimizerConfig(name="adam", learning_rate=1e-2),
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints,
+    )
