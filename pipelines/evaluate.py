@@ -13,7 +13,7 @@ import sys
 from jaxmot.core.eval.metrics import evaluate
 from jaxmot.core.eval.pairs import load_pairs
 from jaxmot.core.eval.report import format_table
-from jaxmot.core.eval.scoring import score_and_report
+from jaxmot.core.eval.scoring import add_json_arg, score_and_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,11 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR_OR_FILE",
         help="a folder of <sequence>.txt result files, or one file when --gt is one sequence",
     )
-    p.add_argument(
-        "--json",
-        metavar="OUT",
-        help="also write the metrics as JSON: {sequence | 'OVERALL': {metric: value}}",
-    )
+    add_json_arg(p, "the metrics as JSON: {sequence | 'OVERALL': {metric: value}}")
     return p
 
 

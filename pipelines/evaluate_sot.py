@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jaxmot.core.eval.scoring import score_and_report
+from jaxmot.core.eval.scoring import add_json_arg, score_and_report
 from jaxmot.sot.metrics import FIRST_FRAME_MODES, evaluate_sequences
 from jaxmot.sot.results_io import format_table, load_sequence_pairs
 
@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Score single-object tracking boxes (one x,y,w,h or VOT polygon per line) against\n"
             "ground truth with the OTB / pysot / pytracking one-pass conventions (see\n"
-            "jaxmot/eval/sot.py): AUC = mean success (IoU > t) over t = 0..1 in 21 points,\n"
+            "jaxmot/sot/metrics.py): AUC = mean success (IoU > t) over t = 0..1 in 21 points,\n"
             "so a perfect tracker gets 20/21 = 95.2 as in those toolkits;\n"
             "P@20 = share of frames with centre error <= 20 px, NormP = share with centre\n"
             "error / gt size <= 0.2, NormP-AUC = its mean over thresholds 0..0.5. Frames whose\n"
@@ -55,11 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         default="gt",
         help="frame 1: scored as the gt (OTB/pytracking, default), excluded, or kept as given",
     )
-    p.add_argument(
-        "--json",
-        metavar="OUT",
-        help="also write {sequence | 'OVERALL': {auc, precision20, norm_precision, ...}}",
-    )
+    add_json_arg(p, "{sequence | 'OVERALL': {auc, precision20, norm_precision, ...}}")
     return p
 
 

@@ -14,11 +14,5 @@ SMALL_SCENE = syn.SceneConfig(
 )
 
 # Tiny: a few frames of three people, for tests that train or run a detector on pixels.
-TINY_SCENE = syn.SceneConfig(
-    width=160,
-    height=128,
-    num_frames=6,
-    num_objects=3,
-    height_range=(40.0, 70.0),
-    speed_range=(1.0, 2.0),
-)
+_TINY_SIZE = dict(width=160, height=128, num_frames=6, num_objects=3)
+TINY_SCENE = syn.SceneConfig(**_TINY_SIZE, height_range=(40.0, 70.0), speed_range=(1.0, 2.0))

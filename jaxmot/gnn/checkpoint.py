@@ -14,12 +14,19 @@ from flax import nnx
 
 from jaxmot.core.paths import shipped_checkpoint
 from jaxmot.gnn.model import AssociationGNN, GNNConfig
-from jaxmot.train.export import MANIFEST, export_with_config, load_with_config, read_manifest
+from jaxmot.train.export import MANIFEST, ModelFormat, export_with_config, read_manifest
 
 KIND = "gnn"
 # The checkpoints shipped with the package, trained by `pipelines.train_gnn`.
 DEFAULT_CHECKPOINT = shipped_checkpoint("gnn_mot17_sim")  # simulated embeddings, MOT17 gt
 REID_FEATURES_CHECKPOINT = shipped_checkpoint("gnn_synthetic_reid")  # the shipped ReID features
+
+
+def _build(config: GNNConfig):
+    return AssociationGNN(config, nnx.Rngs(0))
+
+
+FORMAT = ModelFormat(KIND, "a GNN model", GNNConfig, _build, DEFAULT_CHECKPOINT)
 
 
 def export_gnn_model(model: AssociationGNN, directory: str | os.PathLike, **extra: Any) -> None:
@@ -42,17 +49,11 @@ def tuned_patience(directory: str | os.PathLike | None = None) -> int | None:
 
 def load_gnn_model(directory: str | os.PathLike | None = None) -> AssociationGNN:
     """The exported model (eval mode) in `directory` (default: the shipped checkpoint)."""
-    model, _, _ = load_with_config(
-        DEFAULT_CHECKPOINT if directory is None else directory,
-        kind=KIND,
-        label="a GNN model",
-        config_class=GNNConfig,
-        build=lambda config: AssociationGNN(config, nnx.Rngs(0)),
-    )
-    return model
+    return FORMAT.load(directory)[0]
 
 
 __all__ = [
+    "FORMAT",
     "DEFAULT_CHECKPOINT",
     "KIND",
     "REID_FEATURES_CHECKPOINT",

@@ -12,7 +12,7 @@ from jaxmot.core.paths import shipped_checkpoint
 from jaxmot.jde.detector import JDEDetectorConfig
 from jaxmot.jde.model import JDE, JDEConfig
 from jaxmot.jde.tracker import JDETrackerConfig
-from jaxmot.train.export import config_from_manifest, export_with_config, load_with_config
+from jaxmot.train.export import ModelFormat, config_from_manifest, export_with_config
 
 KIND = "jde"
 # The shipped small JDE, trained by `pipelines.train_jde --config synthetic_small`.
@@ -39,19 +39,20 @@ def export_jde(
     )
 
 
+def _build(config: JDEConfig):
+    return JDE(config, rngs=nnx.Rngs(0))
+
+
+FORMAT = ModelFormat(KIND, "a JDE export", JDEConfig, _build, JDE_CHECKPOINT)
+
+
 def load_jde(
     directory: str | os.PathLike | None = None,
 ) -> tuple[JDE, JDEDetectorConfig, JDETrackerConfig, dict[str, Any]]:
     """(model in eval mode, detector config, tracker config, manifest); default: the
     shipped model. A missing detector or tracker section gives the defaults."""
     directory = JDE_CHECKPOINT if directory is None else directory
-    model, _, manifest = load_with_config(
-        directory,
-        kind=KIND,
-        label="a JDE export",
-        config_class=JDEConfig,
-        build=lambda config: JDE(config, rngs=nnx.Rngs(0)),
-    )
+    model, _, manifest = FORMAT.load(directory)
     detector = config_from_manifest(
         manifest, JDEDetectorConfig, directory, "detector", required=False
     )
@@ -59,4 +60,4 @@ def load_jde(
     return model, detector, tracker, manifest
 
 
-__all__ = ["JDE_CHECKPOINT", "KIND", "export_jde", "load_jde"]
+__all__ = ["FORMAT", "JDE_CHECKPOINT", "KIND", "export_jde", "load_jde"]

@@ -10,8 +10,8 @@ from flax import nnx
 from jaxmot.core.paths import shipped_checkpoint
 from jaxmot.reid.model import ReIDModel, ReIDModelConfig, build_reid_model
 from jaxmot.train.export import (
+    ModelFormat,
     export_with_config,
-    load_with_config,
     read_manifest,
     update_manifest,
 )
@@ -19,6 +19,13 @@ from jaxmot.train.export import (
 KIND = "reid"
 # The checkpoint shipped with the package, trained by `pipelines.train_reid`.
 DEFAULT_CHECKPOINT = shipped_checkpoint("reid_synthetic_r18w16")
+
+
+def _build(config: ReIDModelConfig):
+    return build_reid_model(config, nnx.Rngs(0))
+
+
+FORMAT = ModelFormat(KIND, "a ReID model", ReIDModelConfig, _build, DEFAULT_CHECKPOINT)
 
 
 def export_reid_model(
@@ -32,17 +39,12 @@ def load_reid_model(
     directory: str | os.PathLike = DEFAULT_CHECKPOINT,
 ) -> tuple[ReIDModel, ReIDModelConfig]:
     """(model in eval mode, its config) from an exported directory."""
-    model, config, _ = load_with_config(
-        directory,
-        kind=KIND,
-        label="a ReID model",
-        config_class=ReIDModelConfig,
-        build=lambda config: build_reid_model(config, nnx.Rngs(0)),
-    )
+    model, config, _ = FORMAT.load(directory)
     return model, config
 
 
 __all__ = [
+    "FORMAT",
     "DEFAULT_CHECKPOINT",
     "KIND",
     "export_reid_model",

@@ -9,7 +9,7 @@ from flax import nnx
 
 from jaxmot.core.paths import shipped_checkpoint
 from jaxmot.seg.model import LinearProbe, PacUpsampler, SegmenterConfig, build_segmenter
-from jaxmot.train.export import export_with_config, load_with_config
+from jaxmot.train.export import ModelFormat, export_with_config
 
 KIND = "segmenter"
 # The shipped PAC joint upsampler, trained by `pipelines.train_seg --config synthetic_joint`.
@@ -23,19 +23,20 @@ def export_segmenter(
     export_with_config(model, directory, kind=KIND, config=model.config, **extra)
 
 
+def _build(config: SegmenterConfig):
+    return build_segmenter(config, nnx.Rngs(0))
+
+
+FORMAT = ModelFormat(KIND, "a segmenter", SegmenterConfig, _build, JOINT_CHECKPOINT)
+
+
 def load_segmenter(
     directory: str | os.PathLike | None = None,
 ) -> tuple[LinearProbe | PacUpsampler, dict[str, Any]]:
     """(model in eval mode, manifest) from an exported directory (default: the shipped
     joint upsampler)."""
-    model, _, manifest = load_with_config(
-        JOINT_CHECKPOINT if directory is None else directory,
-        kind=KIND,
-        label="a segmenter",
-        config_class=SegmenterConfig,
-        build=lambda config: build_segmenter(config, nnx.Rngs(0)),
-    )
+    model, _, manifest = FORMAT.load(directory)
     return model, manifest
 
 
-__all__ = ["JOINT_CHECKPOINT", "KIND", "export_segmenter", "load_segmenter"]
+__all__ = ["FORMAT", "JOINT_CHECKPOINT", "KIND", "export_segmenter", "load_segmenter"]

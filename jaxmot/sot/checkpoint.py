@@ -11,7 +11,7 @@ from flax import nnx
 from jaxmot.core.paths import shipped_checkpoint
 from jaxmot.sot.model import ETTrack, ETTrackConfig
 from jaxmot.sot.tracker import SOTTracker, SOTTrackerConfig
-from jaxmot.train.export import config_from_manifest, export_with_config, load_with_config
+from jaxmot.train.export import ModelFormat, config_from_manifest, export_with_config
 
 KIND = "ettrack"
 # The shipped narrow E.T.Track, trained by `pipelines.train_sot --config synthetic_narrow`.
@@ -25,19 +25,20 @@ def export_sot(
     export_with_config(model, directory, kind=KIND, config=model.config, tracker=tracker, **extra)
 
 
+def _build(config: ETTrackConfig):
+    return ETTrack(config, rngs=nnx.Rngs(0))
+
+
+FORMAT = ModelFormat(KIND, "an E.T.Track export", ETTrackConfig, _build, SOT_CHECKPOINT)
+
+
 def load_sot(
     directory: str | os.PathLike | None = None,
 ) -> tuple[ETTrack, SOTTrackerConfig, dict[str, Any]]:
     """(model in eval mode, tracker config, manifest); default: the shipped model. A
     missing tracker section gives the defaults."""
     directory = SOT_CHECKPOINT if directory is None else directory
-    model, _, manifest = load_with_config(
-        directory,
-        kind=KIND,
-        label="an E.T.Track export",
-        config_class=ETTrackConfig,
-        build=lambda config: ETTrack(config, rngs=nnx.Rngs(0)),
-    )
+    model, _, manifest = FORMAT.load(directory)
     tracker = config_from_manifest(manifest, SOTTrackerConfig, directory, "tracker", required=False)
     return model, tracker, manifest
 
@@ -48,4 +49,4 @@ def load_sot_tracker(directory: str | os.PathLike | None = None) -> SOTTracker:
     return SOTTracker(model, tracker)
 
 
-__all__ = ["KIND", "SOT_CHECKPOINT", "export_sot", "load_sot", "load_sot_tracker"]
+__all__ = ["FORMAT", "KIND", "SOT_CHECKPOINT", "export_sot", "load_sot", "load_sot_tracker"]

@@ -61,16 +61,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from jaxmot.sot.datasets import (
-    SOTSequence,
-    SOTSource,
-    load_coco_images,
-    load_davis_boxes,
-    load_got10k,
-    load_lasot,
-    load_mot_images,
-    load_trackingnet,
-)
+from jaxmot.sot import datasets
+from jaxmot.sot.datasets import SOTSequence, SOTSource
 from jaxmot.sot.geometry import crop_scale
 from jaxmot.sot.sequences import read_rgb
 from jaxmot.sot.synthetic import SyntheticSOTConfig, SyntheticSOTVideo, make_synthetic_video
@@ -297,20 +289,22 @@ def sources_from_config(data: Any) -> list[tuple[SOTSource, float]]:
         )
         out.append((source, data.synthetic_weight))
     if data.got10k:
-        out.append((load_got10k(data.got10k), data.got10k_weight))
+        out.append((datasets.load_got10k(data.got10k), data.got10k_weight))
     if data.lasot:
-        out.append((load_lasot(data.lasot), data.lasot_weight))
+        out.append((datasets.load_lasot(data.lasot), data.lasot_weight))
     if data.trackingnet:
-        out.append((load_trackingnet(data.trackingnet), data.trackingnet_weight))
+        out.append((datasets.load_trackingnet(data.trackingnet), data.trackingnet_weight))
     if data.davis:
         sequences = list(data.davis_sequences) or None
-        out.append((load_davis_boxes(data.davis, sequences), data.davis_weight))
+        out.append((datasets.load_davis_boxes(data.davis, sequences), data.davis_weight))
     if data.coco_annotations:
         if not data.coco_images:
             raise ValueError("data.coco_annotations is set but data.coco_images is not")
-        out.append((load_coco_images(data.coco_annotations, data.coco_images), data.coco_weight))
+        out.append(
+            (datasets.load_coco_images(data.coco_annotations, data.coco_images), data.coco_weight)
+        )
     if data.mot_sequences:
-        out.append((load_mot_images(data.mot_sequences), data.mot_weight))
+        out.append((datasets.load_mot_images(data.mot_sequences), data.mot_weight))
     if not out:
         raise ValueError("no training source: set data.synthetic_videos > 0 or a dataset path")
     return out

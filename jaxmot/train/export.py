@@ -222,6 +222,36 @@ def load_with_config(
     return model, config, manifest
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelFormat:
+    """How one system stores its models: the manifest's kind, the config dataclass, the
+    builder and the shipped default; `load` is `load_with_config` with these filled in.
+
+        FORMAT = ModelFormat(KIND, "a GNN model", GNNConfig, build_gnn, DEFAULT_CHECKPOINT)
+        model, config, manifest = FORMAT.load(directory)   # None: the shipped default
+    """
+
+    kind: str
+    label: str  # names the kind in errors: "a GNN model"
+    config_class: type
+    build: Callable[[Any], nnx.Module]  # config -> randomly initialised model
+    default: str | os.PathLike | None = None
+
+    def load(self, directory: str | os.PathLike | None = None):
+        """(model in eval mode, config, manifest) from `directory` (None: the default)."""
+        if directory is None:
+            if self.default is None:
+                raise ValueError(f"{self.label}: no directory given and no shipped default")
+            directory = self.default
+        return load_with_config(
+            directory,
+            kind=self.kind,
+            label=self.label,
+            config_class=self.config_class,
+            build=self.build,
+        )
+
+
 def _restore(directory: pathlib.Path, build: Callable[[], M]) -> M:
     abstract = nnx.eval_shape(build)
     graphdef, abstract_state = nnx.split(abstract)
@@ -238,6 +268,7 @@ def _restore(directory: pathlib.Path, build: Callable[[], M]) -> M:
 
 __all__ = [
     "MANIFEST",
+    "ModelFormat",
     "check_kind",
     "command_line",
     "config_from_manifest",

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
 
 from jaxmot.core.eval.report import write_json
+
+
+def add_json_arg(parser: argparse.ArgumentParser, contents: str) -> None:
+    """The `--json OUT` flag both evaluation programs take; `contents` says what it holds."""
+    parser.add_argument("--json", metavar="OUT", help=f"also write {contents}")
 
 
 def score_and_report(
@@ -30,4 +36,4 @@ def score_and_report(
     return 0
 
 
-__all__ = ["score_and_report"]
+__all__ = ["add_json_arg", "score_and_report"]
