@@ -1,6 +1,6 @@
 """The track lifecycle every online tracker in jaxmot shares.
 
-States (JDE / ByteTrack, reference.md section 1):
+States, as in JDE (Zhongdao/Towards-Realtime-MOT) and ByteTrack (ifzhang/ByteTrack):
 
   NEW ──(min_hits matches)──> TRACKED ──(miss)──> LOST ──(match)──> TRACKED
    │                                               │
@@ -13,15 +13,15 @@ States (JDE / ByteTrack, reference.md section 1):
   frame-1 tracks at birth; JDE's `activate` confirms none, so it reports nothing on frame 1.)
 * A LOST track is kept `int(max_lost * frame_rate / 30)` frames (the "track buffer",
   given at 30 fps; `scale_with_frame_rate=False` keeps it a frame count) and can be
-  re-found with its old id; `max_lost = 0` removes a track at its
-  first miss (the course's ReIDHungarian).
+  re-found with its old id; `max_lost = 0` removes a track at its first miss (as the
+  ReIDHungarian tracker, `reid`, does).
 * Only TRACKED tracks matched in the current frame are reported, with the box of the
   matched detection (`report_box="detection"`, as SORT's near-noiseless filter
   effectively does) or the corrected Kalman state (`"kalman"`, DeepSORT/JDE).
 * Appearance memory per track: the mean of its last `feature_history` embeddings
-  (course LongTermReID), or an exponential moving average with `feature_momentum`
-  (JDE, 0.9); both L2-normalised and kept in one [capacity, D] array by slot, so a
-  tracker hands all track features to its jitted scorer without stacking.
+  (LongTermReID, the `longterm` tracker), or an exponential moving average with
+  `feature_momentum` (JDE, 0.9); both L2-normalised and kept in one [capacity, D] array
+  by slot, so a tracker hands all track features to its jitted scorer without stacking.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class TrackState(enum.IntEnum):
 class LifecycleConfig:
     min_hits: int = 1  # matches before a new track is confirmed (SORT: 3)
     max_lost: int = 30  # frames at 30 fps a lost track is kept (JDE track_buffer 30)
-    feature_history: int = 10  # embeddings averaged per track (course LongTermReID)
+    feature_history: int = 10  # embeddings averaged per track (LongTermReID: 10)
     feature_momentum: float | None = None  # EMA weight of the old feature (JDE: 0.9)
     # Drop the younger of a TRACKED and a LOST track whose predicted boxes overlap above this
     # IoU (JDE/ByteTrack: IoU distance < 0.15, i.e. IoU > 0.85). Unlike JDE it runs at the

@@ -61,7 +61,8 @@ class GNNExperiment:
 
 
 def _train(steps: int, batch_size: int) -> TrainConfig:
-    # Adam 1e-3 with step decay (course: x0.1 every 5 epochs; here every 40% of the run).
+    # Adam 1e-3 with step decay x0.1: the tracking exercise (docs/gnn.md) decays every 5
+    # epochs; these runs are counted in steps, so here every 40% of the run.
     optimizer = OptimizerConfig(
         name="adam",
         learning_rate=1e-3,

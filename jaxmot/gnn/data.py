@@ -1,7 +1,7 @@
 """Training data for the GNN association model: labelled detections -> padded graphs.
 
 A sample is one frame t of a sequence whose detections know their gt identity
-(reference section 3, "Training sample"):
+(as the training samples of the tracking exercise's GNN; see docs/gnn.md):
 
   past     the last appearance of each identity in frames t - past_frames .. t - 1: its
            box, time (the frame of that appearance), feature and id, most recent first

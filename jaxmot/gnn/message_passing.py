@@ -1,18 +1,22 @@
-"""Bipartite neural message passing between tracks and detections (course exercise 3).
+"""Bipartite neural message passing between tracks and detections.
 
-The course's AssignmentSimilarityNet as pure functions over a params pytree. One
-message-passing layer, shared by all steps, runs on a dense bipartite graph of N tracks
-(rows) and M detections (columns). Each step (the course's `forward` order):
+AssignmentSimilarityNet, the GNN of a multi-object tracking teaching exercise ("the
+exercise" below means its reference code; see docs/gnn.md), as pure functions over a
+params pytree. Its design follows the message-passing tracker of Brasó & Leal-Taixé,
+"Learning a Neural Solver for Multiple Object Tracking" (CVPR 2020, code:
+dvl-tum/mot_neural_solver). One message-passing layer, shared by all steps, runs on a
+dense bipartite graph of N tracks (rows) and M detections (columns). Each step (in the
+exercise's order):
 
   1. edge update: edge_ij = edge_mlp(concat(track_i, det_j, edge_ij, edge0_ij));
-  2. node update from the *updated* edges, aggregating before the MLP as the course's
+  2. node update from the *updated* edges, aggregating before the MLP as the exercise's
      `node_update` does (`nodes_a_in` has shape (|A|, node_dim + edge_dim)):
      track_i = node_mlp(concat(track_i, sum_j edge_ij)),
      det_j   = node_mlp(concat(det_j,   sum_i edge_ij)), one node_mlp for both sides;
   3. logits[step] = classifier(edge).
 
 Two forms with the same output: `message_passing_reference` concatenates per edge
-literally as the course does; `message_passing` splits every first-layer kernel by
+literally as the exercise does; `message_passing` splits every first-layer kernel by
 input block so node terms are projected per node and broadcast-added, the edge0 term is
 computed once, and no per-edge copy of a node embedding is ever built.
 
@@ -47,7 +51,7 @@ _COSINE_EPS = 1e-8  # norms below this are clamped, so a zero vector has distanc
 def motion_edge_features(
     track_boxes: jax.Array, det_boxes: jax.Array, track_t: jax.Array, det_t: jax.Array
 ) -> jax.Array:
-    """Pairwise motion features of the course.
+    """Pairwise motion features between tracks and detections (the exercise's).
 
     Args:
       track_boxes: [N, 4] xywh (top-left x, y, width, height), pixels.
@@ -114,7 +118,7 @@ def _linear(key, fan_in: int, fan_out: int) -> dict:
 def init_params(
     key: jax.Array, reid_dim: int = 512, node_dim: int = 32, edge_dim: int = 64
 ) -> dict:
-    """The params pytree described in the module docstring (course defaults)."""
+    """The params pytree described in the module docstring (the exercise's defaults)."""
     n, e = node_dim, edge_dim
     k = jax.random.split(key, 9)
     return {
@@ -134,7 +138,7 @@ def _dense(layer: dict, x: jax.Array) -> jax.Array:
 
 
 def _relu_mlp(layers: list, x: jax.Array) -> jax.Array:
-    """Linear-ReLU pairs (the course's MLPs in eval mode: dropout is identity)."""
+    """Linear-ReLU pairs (the exercise's MLPs in eval mode: dropout is identity)."""
     for layer in layers:
         x = jax.nn.relu(_dense(layer, x))
     return x
@@ -166,7 +170,7 @@ def message_passing_reference(
     *,
     all_steps: bool = True,
 ) -> jax.Array:
-    """The course's AssignmentSimilarityNet, written as literally as possible.
+    """The exercise's AssignmentSimilarityNet, written as literally as possible.
 
     Args:
       params: see `init_params`.
@@ -237,7 +241,7 @@ def message_passing(
     Args and returns as in `message_passing_reference`, plus:
       all_steps: False returns only the last step's logits, [1, N, M] (inference).
       dropout_rate: dropout after each ReLU of edge_in, edge_mlp and node_mlp (the
-        course's placement); applied only when > 0 and `rng` is given.
+        exercise's placement); applied only when > 0 and `rng` is given.
       rng: a PRNG key for dropout (per sample under vmap).
 
     How it saves work: edge_mlp's first kernel [2n + 2e, e] is split by input block.
@@ -335,7 +339,7 @@ def message_passing(
 def association_loss(
     logits: jax.Array, labels: jax.Array, pair_valid: jax.Array, pos_weight: float = 20.0
 ) -> jax.Array:
-    """Weighted binary cross-entropy with logits over all steps (the course's
+    """Weighted binary cross-entropy with logits over all steps (the exercise's
     `BCEWithLogitsLoss(pos_weight=20)`), averaged over steps and valid pairs.
 
     Args:

@@ -44,8 +44,8 @@ class JDEDataConfig:
     seed: int = 0
 
     def __post_init__(self):
-        # Checked here, before training: a bad value used to surface after training,
-        # in the evaluation (eval_scenes=0 raised KeyError 'OVERALL').
+        # Checked here, before training, so that a bad value fails at once instead of in
+        # the evaluation after the run (eval_scenes=0 would find no 'OVERALL' row there).
         minimum = {"synthetic_scenes": 0, "synthetic_frames": 1, "max_boxes": 1}
         for name, low in minimum.items():
             if getattr(self, name) < low:

@@ -1,4 +1,5 @@
-"""JDE's online tracker (Wang et al., "Towards Real-Time MOT"; reference.md section 4).
+"""JDE's online tracker (Wang et al., "Towards Real-Time Multi-Object Tracking", ECCV 2020;
+official code: Zhongdao/Towards-Realtime-MOT).
 
 Every frame, one jitted call (`jde_costs`, through `TrackSet.predict`) moves every
 track's Kalman state one frame and scores all tracks against all detections; the three

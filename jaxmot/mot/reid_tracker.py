@@ -1,4 +1,6 @@
-"""Appearance trackers of the course (reference.md section 2).
+"""Appearance trackers: ReIDHungarian and LongTermReID from a tracking teaching exercise.
+
+"The exercise" below means that exercise's reference code (see docs/mot.md).
 
 * `reid` (ReIDHungarian): cost = cosine distance between the track's and the
   detection's embeddings; pairs whose IoU is below `iou_gate` or whose distance is above
@@ -7,7 +9,7 @@
   for `patience` frames (at 30 fps), re-identified by appearance when it comes back.
   A track's feature is the mean of its last 10 embeddings.
 
-Difference from the course code, on purpose: boxes of tracks are Kalman predictions,
+Difference from the exercise, on purpose: boxes of tracks are Kalman predictions,
 not the last detection, and a LOST track is gated by the Kalman gating distance (chi2
 95%, growing with the time it has been lost) rather than by IoU with its last box,
 which after a few frames of motion would forbid re-identification altogether.
@@ -33,12 +35,12 @@ from jaxmot.core.lifecycle import LifecycleConfig, TrackState
 from jaxmot.core.padding import bucket_size
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
 
-UNMATCHED_COST = 255.0  # the course's marker for forbidden pairs
+UNMATCHED_COST = 255.0  # the exercise's marker for forbidden pairs
 
 
 @dataclasses.dataclass(frozen=True)
 class ReIDTrackerConfig:
-    iou_gate: float = 0.5  # course: pairs with IoU < 0.5 are not matched
+    iou_gate: float = 0.5  # as the exercise: pairs with IoU < 0.5 are not matched
     appearance_gate: float = 0.5  # largest cosine distance of a match
     gate_lost_by_motion: bool = True  # LOST tracks: Kalman gating instead of IoU
     lifecycle: LifecycleConfig = LifecycleConfig(min_hits=1, max_lost=0)
@@ -50,7 +52,7 @@ def reid_config() -> ReIDTrackerConfig:
 
 
 def longterm_config(patience: int = 20) -> ReIDTrackerConfig:
-    """LongTermReID: a track is kept while `inactive < patience` (course: 20) frames."""
+    """LongTermReID: a track is kept while `inactive < patience` (20 in the exercise) frames."""
     return ReIDTrackerConfig(
         lifecycle=LifecycleConfig(min_hits=1, max_lost=patience - 1, feature_history=10)
     )

@@ -71,7 +71,8 @@ def synthetic_r18w16() -> ReIDExperiment:
 
 
 def market1501_r34() -> ReIDExperiment:
-    """ResNet-34, 512-d embedding at 256x128 (the course's model) on Market-1501.
+    """ResNet-34, 512-d embedding at 256x128 (the ReID model of the tracking
+    exercise, docs/mot.md) on Market-1501.
 
     python -m pipelines.train_reid --config market1501_r34 --workdir runs/reid_market_r34 \\
         --set data_dir=/data/Market-1501-v15.09.15 [--pretrained resnet34.pth]

@@ -33,9 +33,10 @@ from jaxmot.reid.resnet import ResNet
 class ReIDModelConfig:
     """Re-ID network hyper-parameters.
 
-    depth/width/last_stride: the ResNet (last_stride 1 as in "Bag of tricks").
-    embed_dim: size of the embedding; 512 with ResNet-34 as in the course. None, or the
-      backbone's own channel count, adds no Linear layer.
+    depth/width/last_stride: the ResNet (last_stride 1 as in Luo et al., "Bag of Tricks
+      and A Strong Baseline for Deep Person Re-identification", CVPR-W 2019).
+    embed_dim: size of the embedding; 512 with ResNet-34, as in the tracking exercise
+      (docs/mot.md). None, or the backbone's own channel count, adds no Linear layer.
     num_classes: training identities (751 in Market-1501's bounding_box_train).
     input_size: (height, width) crops are resized to; the usual 256x128 for pedestrians.
       The network itself accepts any size; data pipelines read it from here.

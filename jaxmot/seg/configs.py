@@ -1,4 +1,7 @@
-"""Object-segmentation experiments (course exercise 4): one frozen dataclass, presets.
+"""Object-segmentation experiments: one frozen dataclass, presets.
+
+"The exercise" below is the object-segmentation teaching exercise whose probe, PAC
+upsampler and `obj_seg` data layout jaxmot.seg reimplements (see docs/seg.md).
 
 Run a preset with `python -m pipelines.train_seg --config NAME --workdir DIR`; every
 field can be overridden with `--set KEY=VALUE` (dotted paths), e.g.
@@ -23,7 +26,7 @@ class SegDataConfig:
     """Images, masks and features (jaxmot.seg.data).
 
     dataset: "synthetic" (generated images with objects, the embedded default),
-      "obj_seg" (the course folder `data_dir/{train,test}/<category>/...`) or "davis"
+      "obj_seg" (the exercise's layout `data_dir/{train,test}/<category>/...`) or "davis"
       (`data_dir/{JPEGImages,Annotations}/480p/<seq>`, split by the sequence lists).
     features: where the `linear`/`pac` heads' patch features come from: "files" (the
       obj_seg `embeddings/*.pt`) or "vit" (a frozen ViT run once per image; DINO
@@ -31,7 +34,7 @@ class SegDataConfig:
       randomly initialised, which only shows the plumbing, and the run says so).
     joint_input: the `joint` head's low-resolution input: "mask_area" (the fraction of
       each patch that is foreground, a soft low-resolution mask) or "mask_max" (the
-      course's coarse masks: the patch max-pool).
+      exercise's coarse masks: the patch max-pool).
     crop: train on random crops of this size (pixels, a multiple of the patch size,
       aligned to the patch grid so the features crop with the image); 0 = whole images.
     every: use every n-th frame of video datasets (DAVIS).
@@ -76,7 +79,7 @@ class SegExperiment:
 
 
 def _train(steps: int, batch_size: int = 16) -> TrainConfig:
-    # The course: Adam 5e-4, batch 16.
+    # The exercise's optimiser: Adam 5e-4, batch 16.
     return short_run(steps, batch_size, OptimizerConfig(name="adam", learning_rate=5e-4))
 
 
@@ -133,8 +136,8 @@ def synthetic_linear() -> SegExperiment:
 
 
 def obj_seg_linear() -> SegExperiment:
-    """The course's linear probe on the obj_seg embeddings: Adam 5e-4, batch 16,
-    10 epochs. Course expectation: mean IoU (fg/bg) 0.86 on coarse masks.
+    """The exercise's linear probe on the obj_seg embeddings: Adam 5e-4, batch 16,
+    10 epochs. The exercise expects mean IoU (fg/bg) 0.86 on coarse masks.
 
     python -m pipelines.train_seg --config obj_seg_linear --workdir runs/obj_seg_linear \\
         --set data.data_dir=/path/to/obj_seg
@@ -144,8 +147,8 @@ def obj_seg_linear() -> SegExperiment:
 
 
 def obj_seg_pac() -> SegExperiment:
-    """The course's PAC upsampler on the obj_seg embeddings (Adam 5e-4, batch 16,
-    10 epochs). Course expectation: mean IoU (fg/bg) 0.94.
+    """The exercise's PAC upsampler on the obj_seg embeddings (Adam 5e-4, batch 16,
+    10 epochs). The exercise expects mean IoU (fg/bg) 0.94.
 
     python -m pipelines.train_seg --config obj_seg_pac --workdir runs/obj_seg_pac \\
         --set data.data_dir=/path/to/obj_seg

@@ -1,13 +1,17 @@
-"""Object-segmentation samples: the course's `obj_seg` folders, DAVIS, and synthetic images.
+"""Object-segmentation samples: `obj_seg` folders, DAVIS, and synthetic images.
 
-    samples = load_obj_seg("data/obj_seg", "train")          # list[SegSample]
-    samples = load_davis("../shared/data/davis2016", every=5)
-    sample = synthetic_segmentation(step, seed=0)             # pure function of (seed, index)
+`obj_seg` is the data layout of an object-segmentation teaching exercise ("the exercise"
+below means its reference code; see docs/seg.md): a DAVIS-2016 subset with precomputed
+DINO embeddings.
+
+    samples = load_obj_seg("data/obj_seg", "train")        # list[SegSample]
+    samples = load_davis(data_path("davis2016"), every=5)  # $JAXMOT_DATA/davis2016
+    sample = synthetic_segmentation(step, seed=0)           # pure function of (seed, index)
 
 Conventions:
   * Images are RGB uint8 [H, W, 3]; masks bool [H, W] (foreground True).
   * Crop: images and masks are cut to a multiple of the ViT patch size (16) by keeping the
-    top-left corner and dropping the last H % 16 rows and W % 16 columns, as the course's
+    top-left corner and dropping the last H % 16 rows and W % 16 columns, as the exercise's
     preprocessing does (DAVIS 854x480 -> 848x480). Features for patch (i, j) then cover
     pixels [16i, 16i + 16) x [16j, 16j + 16) of the cropped image.
   * Coarse masks are the patch max-pool: a patch is foreground if any of its pixels is.
@@ -52,7 +56,7 @@ class SegSample:
 
 def crop_to_multiple(array: np.ndarray, multiple: int = PATCH) -> np.ndarray:
     """[H, W, ...] -> [H - H % multiple, W - W % multiple, ...], keeping the top-left corner
-    (the course's crop; see the module docstring). A view, not a copy."""
+    (the exercise's crop; see the module docstring). A view, not a copy."""
     if array.ndim < 2:
         raise ValueError(f"crop_to_multiple needs an [H, W, ...] array, got shape {array.shape}")
     h, w = array.shape[:2]
@@ -61,7 +65,7 @@ def crop_to_multiple(array: np.ndarray, multiple: int = PATCH) -> np.ndarray:
 
 def patch_pool(mask: np.ndarray, patch: int = PATCH, mode: str = "max") -> np.ndarray:
     """[H, W] mask -> [H/patch, W/patch] float32: "max" (1 where any pixel of the patch
-    is foreground: the course's coarse masks) or "area" (the foreground fraction)."""
+    is foreground: the exercise's coarse masks) or "area" (the foreground fraction)."""
     h, w = mask.shape
     if h % patch or w % patch:
         raise ValueError(
@@ -139,7 +143,7 @@ def load_obj_seg(
     categories: Sequence[str] | None = None,
     embeddings: bool = True,
 ) -> list[SegSample]:
-    """The course's `obj_seg` folders -> samples, sorted by category then file stem.
+    """The exercise's `obj_seg` folders -> samples, sorted by category then file stem.
 
     Layout: root/{train,test}/<category>/{images/*.jpg, annotations/*.png,
     annotations_coarse/*.png, embeddings/*.pt}, matched by stem. categories=None reads

@@ -1,19 +1,23 @@
-"""The course's object segmenters on ViT patch features, and a PAC joint upsampler.
+"""Object segmenters on ViT patch features, and a PAC joint upsampler.
+
+`linear` and `pac` reimplement the heads of an object-segmentation teaching exercise
+("the exercise" below means its reference code; see docs/seg.md); PAC is the
+pixel-adaptive convolution of Su et al. (CVPR 2019, NVlabs/pacnet).
 
 Three heads share one config (`SegmenterConfig.kind`):
 
     linear  LinearProbe: 1x1 conv 384 -> 1 on the patch features; logits at patch
-            resolution [B, H/P, W/P, 1] (the course's linear probe).
+            resolution [B, H/P, W/P, 1] (the exercise's linear probe).
     pac     PacUpsampler(in_features=384): 1x1 conv 384 -> 16 + LeakyReLU, then per
             stage nearest 2x upsampling and a 3x3 PAC conv guided by the image resized
-            to that stage, channels 16 -> 4 -> 4 -> 4 -> 1 (course); logits at image
+            to that stage, channels 16 -> 4 -> 4 -> 4 -> 1 (exercise); logits at image
             resolution [B, H, W, 1]. log2(P) stages (4 for ViT-S/16, 3 for ViT-S/8).
     joint   PacUpsampler(in_features=1): the same stages on any 1-channel low-resolution
             map (a coarse mask, a probe's probabilities, a depth map), so PAC upsampling
             can be trained and measured on its own.
 
 Every head returns logits; `jax.nn.sigmoid` gives the mask probability and
-`segmentation_loss` is the course's BCE. The guide is the RGB image normalised with
+`segmentation_loss` is the exercise's BCE. The guide is the RGB image normalised with
 ImageNet's mean and std (the scale DINO's input has), resized to each stage with
 antialiased bilinear resampling; PAC's Gaussian kernel compares these values, so a
 per-channel learnable guide scale (the PAC paper's learnable kernel bandwidth) is on by
@@ -41,11 +45,11 @@ class SegmenterConfig:
 
     feature_dim: channels of the patch features (384 for ViT-S); `joint` reads 1.
     patch_size: upsampling factor of `pac` and `joint` (a power of two; 16 for ViT-S/16).
-    channels: output channels of the 1x1 input conv and of every PAC stage (course:
-      16 -> 4 -> 4 -> 4 -> 1); its length must be log2(patch_size) + 1.
-    kernel_size: PAC kernel size (course 3). normalize: divide by the window's kernel
-      sum (PAC option; off in the course). learn_guide_scale: the PAC paper's learnable
-      per-channel scale on the guide features.
+    channels: output channels of the 1x1 input conv and of every PAC stage (the
+      exercise's: 16 -> 4 -> 4 -> 4 -> 1); its length must be log2(patch_size) + 1.
+    kernel_size: PAC kernel size (3 in the exercise). normalize: divide by the window's
+      kernel sum (PAC option; off in the exercise). learn_guide_scale: the PAC paper's
+      learnable per-channel scale on the guide features.
     """
 
     kind: str = "pac"

@@ -5,12 +5,13 @@ by how similar the guide features at the two ends of the tap are:
 
     y[i] = b + sum_j K(g[i], g[j]) W[p_i - p_j] x[j],   K(a, c) = exp(-0.5 ||a - c||^2)
 
-over the k x k window of pixel i (reference.md section 5). With a constant guide K = 1
-and PAC is the plain convolution; an edge in the guide cuts the window in two. Options
-of the paper kept here: kernel normalisation (divide by the window's sum of K, so the
-output is a K-weighted average of W x), a learnable per-channel scale of the guide
-(`scale_guide`: the kernel's inverse bandwidth) and the transposed form used for joint
-upsampling (zero insertion, then PAC at the output resolution).
+over the k x k window of pixel i (the paper's definition, with its Gaussian kernel).
+With a constant guide K = 1 and PAC is the plain convolution; an edge in the guide cuts
+the window in two. Options of the paper kept here: kernel normalisation (divide by the
+window's sum of K, so the output is a K-weighted average of W x), a learnable
+per-channel scale of the guide (`scale_guide`: the kernel's inverse bandwidth) and the
+transposed form used for joint upsampling (zero insertion, then PAC at the output
+resolution). Official code: NVlabs/pacnet.
 
 Layouts: images NHWC (x [B, H, W, Cin], guide [B, H, W, Cg]), kernels HWIO
 [kh, kw, Cin, Cout] like `flax.nnx.Conv`; kh and kw odd, stride 1, zero 'SAME' padding

@@ -442,7 +442,7 @@ def load_mot_images(
     min_size: float = 10.0,
 ) -> ImageSource:
     """MOTChallenge sequences -> one still-image sample per gt box in a frame whose image
-    exists (`img1/` may hold only some frames, as in ../shared/data/mot17_mini).
+    exists (`img1/` may hold only some frames, as in a trimmed MOT17 copy).
 
     Keeps rows with the consider flag set, class in `classes` (1 = pedestrian; -1 is
     MOT15's missing class), visibility >= `min_visibility` (or unknown, -1) and

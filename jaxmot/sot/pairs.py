@@ -4,11 +4,12 @@
                           PairConfig(), seed=0)
     batch = sampler.batch(step, batch_size)   # a pure function of (seed, step)
 
-A pair (reference.md section 6; LightTrack `lib/dataset/dataset_base.py`, E.T.Track
-`lib/dataset/dataset_prepped.py`): pick a source by weight, a sequence uniformly, a
-template frame uniformly among the valid ones and a search frame among the valid frames
-at most `frame_gap(kind)` frames away (0: the same frame, for still images). Each frame is
-cropped around its own target box (x, y, w, h), centre c = (x + w/2, y + h/2):
+A pair, sampled as LightTrack (researchmm/LightTrack, `lib/dataset/dataset_base.py`) and
+E.T.Track (Blatter et al., WACV 2023; `lib/dataset/dataset_prepped.py`) do: pick a source
+by weight, a sequence uniformly, a template frame uniformly among the valid ones and a
+search frame among the valid frames at most `frame_gap(kind)` frames away (0: the same
+frame, for still images). Each frame is cropped around its own target box (x, y, w, h),
+centre c = (x + w/2, y + h/2):
 
     p = context (w + h),  s_z = sqrt((w + p)(h + p))     (context 0.5)
     template: side s_z    -> 127 px       search: side s_x = s_z 256/127 -> 256 px
@@ -85,8 +86,9 @@ class PairConfig:
     (config.ET.DATASET: SHIFT 4, SCALE 0.05 for the template, SHIFTs 64, SCALEs 0.18 for
     the search crop, COLOR 1, FLIP 0, BLUR 0, GRAY 0, ROTATION 0, MIXUP 0, CUTOUT 0; the
     colour transform is torchvision ColorJitter(0.05, 0.05, 0.05, 0.05), built in
-    `dataset_prepped.py`); frame gaps from reference.md section 6 (the E.T.Track config
-    file itself ships GOT10K.RANGE = 100). No negative pairs in the official sampler."""
+    `dataset_prepped.py`); frame gaps from the LightTrack training recipe (100 frames for
+    LaSOT and TrackingNet, 30 for GOT-10k; E.T.Track's config file ships
+    GOT10K.RANGE = 100). No negative pairs in the official sampler."""
 
     template_size: int = 127
     search_size: int = 256
