@@ -31,7 +31,7 @@ from jaxmot.gnn.configs import GNNExperiment
 from jaxmot.gnn.model import AssociationGNN
 from jaxmot.gnn.sequences import as_tracking_input, embedding_model, labelled
 from jaxmot.gnn.tracker import (
-    COURSE_PATIENCE,
+    DEFAULT_PATIENCE,
     PATIENCE_CANDIDATES,
     GNNTracker,
     GNNTrackerConfig,
@@ -89,11 +89,16 @@ def eval_trackers(patience: int) -> tuple[str, ...]:
     (with the tuned gate and its default 0.5), the gnn and the oracle (what any
     association could reach with that memory), at the baseline patience 20 and, when
     the tuned one differs, at that one too."""
-    if patience == COURSE_PATIENCE:
-        return ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{COURSE_PATIENCE}")
-    course = ("longterm", "longterm-g0.5", f"gnn-p{COURSE_PATIENCE}", f"oracle-p{COURSE_PATIENCE}")
+    if patience == DEFAULT_PATIENCE:
+        return ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{DEFAULT_PATIENCE}")
+    default = (
+        "longterm",
+        "longterm-g0.5",
+        f"gnn-p{DEFAULT_PATIENCE}",
+        f"oracle-p{DEFAULT_PATIENCE}",
+    )
     tuned = (f"longterm-p{patience}", f"longterm-p{patience}-g0.5", "gnn", f"oracle-p{patience}")
-    return ("iou", *course, *tuned)
+    return ("iou", *default, *tuned)
 
 
 def eval_tracker(
@@ -114,7 +119,7 @@ def eval_tracker(
     if name == "oracle":
         if oracle is None:
             raise ValueError(f"tracker {spec!r} needs the oracle (pass oracle=Oracle(...))")
-        return oracle.tracker(patience or COURSE_PATIENCE, frame_rate)
+        return oracle.tracker(patience or DEFAULT_PATIENCE, frame_rate)
     if name == "longterm":
         gate = gate if spec_gate is None else spec_gate
         return make_tracker(name, frame_rate, appearance_gate=gate, patience=patience)

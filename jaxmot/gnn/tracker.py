@@ -32,12 +32,12 @@ from jaxmot.core.lifecycle import LifecycleConfig, TrackState
 from jaxmot.core.padding import bucket_size, pad_rows
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
 
-COURSE_PATIENCE = 20  # frames (at 30 fps) a lost track is kept, as by the longterm tracker
+DEFAULT_PATIENCE = 20  # frames (at 30 fps) a lost track is kept, as by the longterm tracker
 # Candidates train_gnn tries on the training sequences; the best pooled IDF1 is stored.
 PATIENCE_CANDIDATES = (20, 40, 60, 90, 120)
 
 
-def gnn_lifecycle(patience: int = COURSE_PATIENCE) -> LifecycleConfig:
+def gnn_lifecycle(patience: int = DEFAULT_PATIENCE) -> LifecycleConfig:
     """New tracks reported at once; lost ones kept while `inactive < patience` frames."""
     if patience < 1:
         raise ValueError(f"patience must be >= 1 frame, got {patience}")
@@ -78,7 +78,7 @@ def gnn_tracker_config(checkpoint=None, patience: int | None = None) -> GNNTrack
     from jaxmot.gnn.checkpoint import tuned_patience
 
     patience = tuned_patience(checkpoint) if patience is None else patience
-    return GNNTrackerConfig().with_patience(patience or COURSE_PATIENCE)
+    return GNNTrackerConfig().with_patience(patience or DEFAULT_PATIENCE)
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
@@ -153,7 +153,7 @@ class GNNTracker(OnlineTracker):
 
 
 __all__ = [
-    "COURSE_PATIENCE",
+    "DEFAULT_PATIENCE",
     "PATIENCE_CANDIDATES",
     "GNNTracker",
     "GNNTrackerConfig",

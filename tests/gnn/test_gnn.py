@@ -176,7 +176,7 @@ def test_export_round_trip(tmp_path, labelled):
 def test_shipped_gnn_beats_longterm_on_held_out_mot17(shared_data):
     """The issue's must-show, recomputed: MOT17-09 (never trained on), the default
     detector, embedding noise 0.5, the same detections and features for every tracker.
-    `longterm` (the course's patience 20) runs with the gate train_gnn tuned on the
+    `longterm` (patience 20) runs with the gate train_gnn tuned on the
     training sequences (stored in model.json) and with its default gate; `gnn` with the
     patience train_gnn tuned for it (model.json). The oracle shows why the GNN needs the
     longer memory: at patience 20 even perfect association is less than 3 IDF1 ahead of

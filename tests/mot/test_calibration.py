@@ -36,7 +36,7 @@ def test_make_tracker_takes_the_gate():
 
 
 def test_make_tracker_takes_the_patience():
-    assert make_tracker("longterm").tracks.max_lost_frames == 19  # the course's 20
+    assert make_tracker("longterm").tracks.max_lost_frames == 19  # patience 20 frames
     assert make_tracker("longterm", patience=60).tracks.max_lost_frames == 59
     assert make_tracker("longterm", 15.0, patience=60).tracks.max_lost_frames == 29  # 30 fps
     # The shipped GNN's patience, tuned by train_gnn and stored in its model.json.
