@@ -21,7 +21,7 @@ class IoUTrackerConfig:
     removes re-found tracks and costs 6 IDF1 points.
 
     The split (0.5 / 0.6 / 0.7) and the pairs (min_hits, max_lost, iou_threshold) were
-    chosen on a small grid on MOT15 TUD-Campus and TUD-Stadtmitte (README), the only
+    chosen on a small grid on MOT15 TUD-Campus and TUD-Stadtmitte (docs/mot.md), the only
     public sequences with gt at hand: treat those two numbers as tuned, not held out.
     `sort_config()` gives SORT's own settings for comparison.
     """

@@ -38,7 +38,7 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config field by dotted path, e.g. optimizer.learning_rate=1e-3",
+        help="override a config field by dotted path, e.g. train.optimizer.learning_rate=1e-3",
     )
     parser.add_argument(
         "--cpu-devices", type=int, default=None, metavar="N",

@@ -145,7 +145,7 @@ def test_bench_jde_and_demo_jde_run(tmp_path, capsys):
 
 @pytest.mark.slow  # tracks MOT17-09 at three noise levels: about 1 min
 def test_compare_association_reproduces_the_readme(shared_data, tmp_path):
-    """The README's jde rows of `pipelines.compare_association` (MOT17-09, gt-derived
+    """The jde rows (docs/jde.md) of `pipelines.compare_association` (MOT17-09, gt-derived
     detections, simulated embeddings); iou / longterm / gnn are checked in test_gnn."""
     from pipelines import compare_association
 

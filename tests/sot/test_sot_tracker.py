@@ -2,7 +2,7 @@
 
 The model is the narrow E.T.Track with random weights (built once): these tests check
 the tracker's mechanics (geometry, batching, padding, compilations, files), not its
-accuracy; accuracy is in the README, from `pipelines.compare_sot`.
+accuracy; accuracy is in docs/sot.md, from `pipelines.compare_sot`.
 """
 
 from __future__ import annotations
