@@ -37,10 +37,16 @@ from jaxmot.gnn.tracker import GNNTrackerConfig
 from jaxmot.gnn.trainer import train_and_evaluate
 from jaxmot.mot.calibration import sweep_gates
 from jaxmot.mot.oracle_tracker import OracleTracker, identity_features
-from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
+from jaxmot.train.experiment import (
+    add_export_arg,
+    parse_experiment,
+    run_options,
+    run_program,
+    training_parser,
+)
 
 
-def main(argv=None) -> int:
+def _train(argv) -> None:
     prefer_synchronous_cpu_dispatch()
     parser = training_parser(__doc__, PRESETS, default="synthetic_sim")
     add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
@@ -68,7 +74,11 @@ def main(argv=None) -> int:
         lost_min_hits=args.lost_min_hits,
         **options,
     )
-    return 0
+
+
+def main(argv=None) -> int:
+    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
+    return run_program(lambda: _train(argv))
 
 
 if __name__ == "__main__":

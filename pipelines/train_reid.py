@@ -21,10 +21,16 @@ from jaxmot.mot.calibration import tune_appearance_gate
 from jaxmot.mot.histogram import ColorHistogramExtractor
 from jaxmot.reid.configs import PRESETS, get_config
 from jaxmot.reid.trainer import train_and_evaluate
-from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
+from jaxmot.train.experiment import (
+    add_export_arg,
+    parse_experiment,
+    run_options,
+    run_program,
+    training_parser,
+)
 
 
-def main(argv=None) -> int:
+def _train(argv) -> None:
     parser = training_parser(__doc__, PRESETS, default="synthetic_r18w16")
     parser.add_argument(
         "--pretrained",
@@ -61,7 +67,11 @@ def main(argv=None) -> int:
         tune_gate=tune_gate if args.tune_scenes > 0 else None,
         **options,
     )
-    return 0
+
+
+def main(argv=None) -> int:
+    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
+    return run_program(lambda: _train(argv))
 
 
 if __name__ == "__main__":

@@ -17,15 +17,25 @@ import sys
 
 from jaxmot.seg.configs import PRESETS, get_config
 from jaxmot.seg.trainer import train_and_evaluate
-from jaxmot.train.experiment import add_export_arg, parse_experiment, run_options, training_parser
+from jaxmot.train.experiment import (
+    add_export_arg,
+    parse_experiment,
+    run_options,
+    run_program,
+    training_parser,
+)
 
 
-def main(argv=None) -> int:
+def _train(argv) -> None:
     parser = training_parser(__doc__, PRESETS, default="synthetic_joint")
     add_export_arg(parser)
     args, exp = parse_experiment(parser, get_config, argv)
     train_and_evaluate(exp, args.workdir, **run_options(args, "pipelines.train_seg", argv))
-    return 0
+
+
+def main(argv=None) -> int:
+    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
+    return run_program(lambda: _train(argv))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import os
 import pathlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -70,7 +71,44 @@ def parse_experiment(
     """
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    return args, apply_args(get_config(args.config), args, steps_key=STEPS_KEY)
+    return args, fit_warmup(apply_args(get_config(args.config), args, steps_key=STEPS_KEY))
+
+
+def fit_warmup(experiment: E) -> E:
+    """The experiment with a warm-up shorter than its run.
+
+    A preset's warm-up (e.g. 200 steps) as long as a short run (`--steps 6`) would leave a
+    cosine schedule nothing to decay over and never reach the learning rate: it shrinks
+    to a tenth of the run (at least 1 step for `warmup_cosine`, which needs one), and the
+    change is printed. Runs longer than their warm-up are returned unchanged.
+    """
+    train = experiment.train
+    optimizer = train.optimizer
+    if optimizer.warmup_steps < train.steps:
+        return experiment
+    warmup = train.steps // 10
+    schedule = optimizer.schedule
+    if schedule == "warmup_cosine" and warmup == 0:
+        warmup, schedule = (1, schedule) if train.steps > 1 else (0, "cosine")
+    print(
+        f"optimizer.warmup_steps={optimizer.warmup_steps} is not shorter than the run "
+        f"({train.steps} steps): warm-up shrunk to {warmup} steps"
+    )
+    optimizer = dataclasses.replace(optimizer, warmup_steps=warmup, schedule=schedule)
+    return dataclasses.replace(experiment, train=dataclasses.replace(train, optimizer=optimizer))
+
+
+def run_program(body: Callable[[], object]) -> int:
+    """Run a training program's body: 0 when it finishes. Bad input (a malformed or
+    unknown `--set`, an impossible config value, a missing or malformed dataset) ends in
+    one line `error: ...` on stderr and exit status 2, never a traceback; whatever the
+    run already wrote (checkpoints, metrics.jsonl) stays."""
+    try:
+        body()
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run_options(
@@ -144,6 +182,8 @@ __all__ = [
     "final_model",
     "parse_experiment",
     "run_options",
+    "run_program",
+    "fit_warmup",
     "training_parser",
     "write_evaluation",
 ]

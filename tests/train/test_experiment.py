@@ -10,6 +10,7 @@ import pytest
 from jaxmot.train.config import (
     OptimizerConfig,
     TrainConfig,
+    make_schedule,
     momentum_sgd,
     name_presets,
     scratch_run,
@@ -19,8 +20,10 @@ from jaxmot.train.experiment import (
     add_export_arg,
     export_run,
     final_model,
+    fit_warmup,
     parse_experiment,
     run_options,
+    run_program,
     training_parser,
     write_evaluation,
 )
@@ -105,3 +108,58 @@ def test_write_evaluation_and_export_run(tmp_path, capsys):
         "command": "python -m x",
     }
     assert capsys.readouterr().out == f"exported -> {tmp_path / 'out'}\n"
+
+
+def _with_warmup(steps, warmup, schedule="cosine") -> Experiment:
+    optimizer = OptimizerConfig(schedule=schedule, warmup_steps=warmup)
+    return Experiment(train=TrainConfig(steps=steps, optimizer=optimizer))
+
+
+@pytest.mark.parametrize(
+    ("steps", "warmup", "schedule", "want_warmup", "want_schedule"),
+    [
+        (6, 200, "cosine", 0, "cosine"),  # a tenth of 6 steps rounds to none
+        (50, 200, "cosine", 5, "cosine"),
+        (50, 50, "constant", 5, "constant"),  # as long as the run: shrinks too
+        (6, 200, "warmup_cosine", 1, "warmup_cosine"),  # needs at least one step
+        (1, 200, "warmup_cosine", 0, "cosine"),  # a 1-step run has room for none
+    ],
+)
+def test_a_warmup_not_shorter_than_the_run_shrinks_to_a_tenth(
+    steps, warmup, schedule, want_warmup, want_schedule, capsys
+):
+    exp = fit_warmup(_with_warmup(steps, warmup, schedule))
+    assert exp.train.optimizer.warmup_steps == want_warmup
+    assert exp.train.optimizer.schedule == want_schedule
+    assert exp.train.steps == steps and exp.width == 4
+    assert f"warm-up shrunk to {want_warmup} steps" in capsys.readouterr().out
+    make_schedule(exp.train.optimizer, steps)  # no "leaves no steps to decay over"
+
+
+def test_a_warmup_shorter_than_the_run_is_kept(capsys):
+    exp = _with_warmup(steps=1000, warmup=200)
+    assert fit_warmup(exp) is exp
+    assert capsys.readouterr().out == ""
+
+
+def test_parse_experiment_fits_the_warmup_to_steps(capsys):
+    parser = training_parser("Train x.", {"small": small}, default="small")
+    args = ["--workdir", "w", "--steps", "6", "--set", "train.optimizer.warmup_steps=200"]
+    _, exp = parse_experiment(parser, lambda name: small(), args)
+    assert exp.train.steps == 6 and exp.train.optimizer.warmup_steps == 0
+
+
+def test_run_program_turns_bad_input_into_one_line(capsys):
+    def bad_config():
+        raise ValueError("config key 'train.batch_size' = '0': batch_size must be >= 1")
+
+    assert run_program(bad_config) == 2
+    err = capsys.readouterr().err
+    assert err == "error: config key 'train.batch_size' = '0': batch_size must be >= 1\n"
+    assert run_program(lambda: None) == 0
+
+    def bug():
+        raise RuntimeError("a bug keeps its traceback")
+
+    with pytest.raises(RuntimeError):
+        run_program(bug)
