@@ -37,19 +37,13 @@ from jaxmot.gnn.tracker import GNNTrackerConfig
 from jaxmot.gnn.trainer import train_and_evaluate
 from jaxmot.mot.calibration import sweep_gates
 from jaxmot.mot.oracle_tracker import OracleTracker, identity_features
-from jaxmot.train.experiment import (
-    add_export_arg,
-    parse_experiment,
-    run_options,
-    run_program,
-    training_parser,
-)
+from jaxmot.train import experiment
 
 
 def _train(argv) -> None:
     prefer_synchronous_cpu_dispatch()
-    parser = training_parser(__doc__, PRESETS, default="synthetic_sim")
-    add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
+    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic_sim")
+    experiment.add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
     parser.add_argument("--no-eval", action="store_true", help="skip the tracking evaluation")
     parser.add_argument(
         "--lost-min-hits",
@@ -57,8 +51,8 @@ def _train(argv) -> None:
         default=GNNTrackerConfig.lost_min_hits,
         help="the gnn tracker's lost_min_hits in the evaluation (1: every lost track)",
     )
-    args, exp = parse_experiment(parser, get_config, argv)
-    options = run_options(args, "pipelines.train_gnn", argv)
+    args, exp = experiment.parse_experiment(parser, get_config, argv)
+    options = experiment.run_options(args, "pipelines.train_gnn", argv)
 
     def tune_gate(inputs):
         return sweep_gates(inputs, progress=options["progress"]).gate
@@ -76,9 +70,7 @@ def _train(argv) -> None:
     )
 
 
-def main(argv=None) -> int:
-    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
-    return run_program(lambda: _train(argv))
+main = experiment.training_main(_train)  # bad input: one `error:` line, exit status 2
 
 
 if __name__ == "__main__":

@@ -20,33 +20,25 @@ import sys
 
 from jaxmot.jde.configs import PRESETS, get_config
 from jaxmot.jde.trainer import train_and_evaluate
-from jaxmot.train.experiment import (
-    add_export_arg,
-    parse_experiment,
-    run_options,
-    run_program,
-    training_parser,
-)
+from jaxmot.train import experiment
 
 
 def _train(argv) -> None:
-    parser = training_parser(__doc__, PRESETS, default="synthetic_small")
-    add_export_arg(parser)
+    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic_small")
+    experiment.add_export_arg(parser)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
     parser.add_argument("--workers", type=int, default=2, help="threads preparing a batch")
-    args, exp = parse_experiment(parser, get_config, argv)
+    args, exp = experiment.parse_experiment(parser, get_config, argv)
     train_and_evaluate(
         exp,
         args.workdir,
         evaluate=not args.no_eval,
         workers=args.workers,
-        **run_options(args, "pipelines.train_jde", argv),
+        **experiment.run_options(args, "pipelines.train_jde", argv),
     )
 
 
-def main(argv=None) -> int:
-    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
-    return run_program(lambda: _train(argv))
+main = experiment.training_main(_train)  # bad input: one `error:` line, exit status 2
 
 
 if __name__ == "__main__":

@@ -21,17 +21,11 @@ from jaxmot.mot.calibration import tune_appearance_gate
 from jaxmot.mot.histogram import ColorHistogramExtractor
 from jaxmot.reid.configs import PRESETS, get_config
 from jaxmot.reid.trainer import train_and_evaluate
-from jaxmot.train.experiment import (
-    add_export_arg,
-    parse_experiment,
-    run_options,
-    run_program,
-    training_parser,
-)
+from jaxmot.train import experiment
 
 
 def _train(argv) -> None:
-    parser = training_parser(__doc__, PRESETS, default="synthetic_r18w16")
+    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic_r18w16")
     parser.add_argument(
         "--pretrained",
         type=pathlib.Path,
@@ -44,7 +38,7 @@ def _train(argv) -> None:
         default=[],
         help="also evaluate on a Market-named crops folder (crops_index.csv)",
     )
-    add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
+    experiment.add_export_arg(parser, help="export the trained model here (e.g. checkpoints/NAME)")
     parser.add_argument(
         "--tune-scenes",
         type=int,
@@ -52,8 +46,8 @@ def _train(argv) -> None:
         help="with --export: tune the trackers' appearance gate on this many validation "
         "scenes (0: skip)",
     )
-    args, exp = parse_experiment(parser, get_config, argv)
-    options = run_options(args, "pipelines.train_reid", argv)
+    args, exp = experiment.parse_experiment(parser, get_config, argv)
+    options = experiment.run_options(args, "pipelines.train_reid", argv)
 
     def tune_gate(extractor):
         return tune_appearance_gate(extractor, args.tune_scenes, progress=options["progress"])
@@ -69,9 +63,7 @@ def _train(argv) -> None:
     )
 
 
-def main(argv=None) -> int:
-    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
-    return run_program(lambda: _train(argv))
+main = experiment.training_main(_train)  # bad input: one `error:` line, exit status 2
 
 
 if __name__ == "__main__":

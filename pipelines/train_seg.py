@@ -17,25 +17,19 @@ import sys
 
 from jaxmot.seg.configs import PRESETS, get_config
 from jaxmot.seg.trainer import train_and_evaluate
-from jaxmot.train.experiment import (
-    add_export_arg,
-    parse_experiment,
-    run_options,
-    run_program,
-    training_parser,
-)
+from jaxmot.train import experiment
 
 
 def _train(argv) -> None:
-    parser = training_parser(__doc__, PRESETS, default="synthetic_joint")
-    add_export_arg(parser)
-    args, exp = parse_experiment(parser, get_config, argv)
-    train_and_evaluate(exp, args.workdir, **run_options(args, "pipelines.train_seg", argv))
+    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic_joint")
+    experiment.add_export_arg(parser)
+    args, exp = experiment.parse_experiment(parser, get_config, argv)
+    train_and_evaluate(
+        exp, args.workdir, **experiment.run_options(args, "pipelines.train_seg", argv)
+    )
 
 
-def main(argv=None) -> int:
-    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
-    return run_program(lambda: _train(argv))
+main = experiment.training_main(_train)  # bad input: one `error:` line, exit status 2
 
 
 if __name__ == "__main__":

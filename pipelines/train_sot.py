@@ -20,27 +20,19 @@ import sys
 
 from jaxmot.sot.configs import PRESETS, get_config
 from jaxmot.sot.trainer import train_and_evaluate
-from jaxmot.train.experiment import (
-    add_export_arg,
-    parse_experiment,
-    run_options,
-    run_program,
-    training_parser,
-)
+from jaxmot.train import experiment
 
 
 def _train(argv) -> None:
-    parser = training_parser(__doc__, PRESETS, default="synthetic_narrow")
-    add_export_arg(parser)
+    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic_narrow")
+    experiment.add_export_arg(parser)
     parser.add_argument("--no-eval", action="store_true", help="skip the tracking evaluation")
-    args, exp = parse_experiment(parser, get_config, argv)
-    options = run_options(args, "pipelines.train_sot", argv)
+    args, exp = experiment.parse_experiment(parser, get_config, argv)
+    options = experiment.run_options(args, "pipelines.train_sot", argv)
     train_and_evaluate(exp, args.workdir, evaluate=not args.no_eval, **options)
 
 
-def main(argv=None) -> int:
-    """Bad input ends in one `error:` line and exit status 2 (run_program)."""
-    return run_program(lambda: _train(argv))
+main = experiment.training_main(_train)  # bad input: one `error:` line, exit status 2
 
 
 if __name__ == "__main__":

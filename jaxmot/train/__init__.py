@@ -16,6 +16,7 @@ ema           parameter EMA kept in the optimizer state
 export        shippable model folders (state/ + model.json) every system uses
 experiment    what the training programs and trainers share: the common flags, the
               final model (EMA or last), eval.json, the export of a run
+plots         training curves from metrics.jsonl (`pipelines.plot_metrics`)
 """
 
 from jaxmot.train.checkpoint import Checkpoints

@@ -98,6 +98,16 @@ def fit_warmup(experiment: E) -> E:
     return dataclasses.replace(experiment, train=dataclasses.replace(train, optimizer=optimizer))
 
 
+def training_main(train: Callable[[Sequence[str] | None], object]) -> Callable[..., int]:
+    """The `main(argv=None) -> exit status` of a training program whose work is
+    `train(argv)`, run under `run_program` (bad input: one error line, status 2)."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        return run_program(lambda: train(argv))
+
+    return main
+
+
 def run_program(body: Callable[[], object]) -> int:
     """Run a training program's body: 0 when it finishes. Bad input (a malformed or
     unknown `--set`, an impossible config value, a missing or malformed dataset) ends in
@@ -184,6 +194,7 @@ __all__ = [
     "run_options",
     "run_program",
     "fit_warmup",
+    "training_main",
     "training_parser",
     "write_evaluation",
 ]
