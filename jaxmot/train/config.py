@@ -94,7 +94,8 @@ class TrainConfig:
     first (multi-host). `tensorboard` also writes TensorBoard scalars when tensorboardX
     or torch is importable (otherwise a warning). `ema_decay` > 0 keeps an exponential
     moving average of the parameters (`jaxmot.train.ema`); `TrainResult.ema_model` is
-    the model with the averaged parameters.
+    the model with the averaged parameters. `profile_steps` > 0 records a `jax.profiler`
+    trace of that many steps after the first (compiling) one into WORKDIR/profile/.
     """
 
     steps: int = 1000
@@ -107,6 +108,7 @@ class TrainConfig:
     distributed: bool = False
     tensorboard: bool = False
     ema_decay: float = 0.0
+    profile_steps: int = 0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
@@ -114,6 +116,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
+        if self.profile_steps < 0:
+            raise ValueError(f"profile_steps must be >= 0 (0 = off), got {self.profile_steps}")
 
 
 def make_schedule(cfg: OptimizerConfig, total_steps: int) -> optax.Schedule:

@@ -141,8 +141,10 @@ def train(
         bar = tqdm(total=config.steps, initial=start, disable=not progress, unit="step")
         t_start = t_last = time.perf_counter()
         last_logged = start
+        profiler = _Profiler(workdir / "profile", start, config.profile_steps, enabled=is_main)
         try:
             for step in range(start, config.steps):
+                profiler.before(step)
                 batch = first_batch if step == start else task.batch(step)
                 _check_batch(batch, config.batch_size, step)
                 state, opt_state, metrics = step_fn(
@@ -163,7 +165,9 @@ def train(
                         done, state, opt_state, {"step": done, "data_position": done, **meta}
                     )
                 bar.update(1)
+                profiler.after(step, metrics)
         finally:
+            profiler.stop()
             bar.close()
             writer.close()
     return TrainResult(
@@ -263,12 +267,43 @@ def _record(step: int, metrics: dict[str, Any], rate: float, elapsed: float) -> 
     return record
 
 
+class _Profiler:
+    """A `jax.profiler` trace of `steps` steps after the first step of this run (which
+    compiles), written to `directory`; nothing when `steps` is 0."""
+
+    def __init__(self, directory: pathlib.Path, start: int, steps: int, enabled: bool):
+        self.directory, self.first, self.last = directory, start + 1, start + steps
+        self.enabled, self.running, self.traced = enabled and steps > 0, False, 0
+
+    def before(self, step: int) -> None:
+        if self.enabled and step == self.first and not self.running:
+            jax.profiler.start_trace(str(self.directory))
+            self.running = True
+
+    def after(self, step: int, outputs: Any) -> None:
+        if self.running:
+            self.traced += 1
+            if step == self.last:
+                jax.block_until_ready(outputs)  # the traced steps' device work, finished
+                self.stop()
+
+    def stop(self) -> None:
+        if self.running:
+            jax.profiler.stop_trace()
+            self.running = False
+            print(f"profile: {self.traced} step(s) traced -> {self.directory}", flush=True)
+
+
+# Settings of what a run records, not of what it trains: changing them on resume is fine.
+_RECORDING_ONLY = ("profile_steps",)
+
+
 def _warn_if_config_changed(saved: dict[str, Any], current: dict[str, Any]) -> None:
     saved, current = _flatten(saved), _flatten(current)
     changes = [
         f"{k}: {saved.get(k)!r} -> {current.get(k)!r}"
         for k in sorted(set(saved) | set(current))
-        if saved.get(k) != current.get(k)
+        if saved.get(k) != current.get(k) and k.rpartition(".")[2] not in _RECORDING_ONLY
     ]
     if changes:
         warnings.warn(

@@ -27,7 +27,8 @@ _NONE = {"none", "null"}
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """Add `--workdir` (required), `--steps N` and repeatable `--set KEY=VALUE` to `parser`."""
+    """Add `--workdir` (required), `--steps N`, repeatable `--set KEY=VALUE`,
+    `--cpu-devices N` and `--profile N` to `parser`."""
     parser.add_argument(
         "--workdir", required=True, help="run directory: checkpoints, metrics.jsonl, config.json"
     )
@@ -45,6 +46,11 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         help="on CPU, split the host into N JAX devices (0: one per core) and shard each "
              "batch over them (data parallel over the cores; default: one device)",
     )  # fmt: skip
+    parser.add_argument(
+        "--profile", type=int, default=None, metavar="N",
+        help="write a jax.profiler trace of N steps after the first (compiling) one to "
+             "WORKDIR/profile/ (TensorBoard's profile plugin or Perfetto read it)",
+    )  # fmt: skip
 
 
 def apply_args(config: C, args: argparse.Namespace, steps_key: str = "steps") -> C:
@@ -55,6 +61,10 @@ def apply_args(config: C, args: argparse.Namespace, steps_key: str = "steps") ->
     config = apply_overrides(config, list(args.overrides or []))
     if args.steps is not None:
         config = apply_overrides(config, [f"{steps_key}={args.steps}"])
+    if getattr(args, "profile", None) is not None:
+        prefix = steps_key.rpartition(".")[0]  # "train" for an experiment, "" for a TrainConfig
+        key = f"{prefix}.profile_steps" if prefix else "profile_steps"
+        config = apply_overrides(config, [f"{key}={args.profile}"])
     return config
 
 

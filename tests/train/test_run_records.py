@@ -1,5 +1,7 @@
-"""`train.tensorboard=true` writes the logged scalars as TensorBoard events (tensorboardX)."""
+"""What a run records besides metrics.jsonl: TensorBoard scalars (`train.tensorboard=true`,
+tensorboardX) and a `jax.profiler` trace (`--profile N`)."""
 
+import argparse
 import dataclasses
 import importlib.util
 import pathlib
@@ -8,7 +10,9 @@ import struct
 import pytest
 
 from jaxmot.train import train
+from jaxmot.train.config import TrainConfig
 from jaxmot.train.metrics_log import read_records
+from jaxmot.train.overrides import add_config_args, apply_args
 
 event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2")  # the `tensorboard` extra
 
@@ -44,3 +48,35 @@ def test_tensorboard_events_hold_the_metrics_log(tmp_path):
     for record in records:
         for key in ("loss", "learning_rate", "mae"):
             assert scalars[(key, record["step"])] == pytest.approx(record[key], rel=1e-6)
+
+
+def test_profile_traces_steps_after_the_first(tmp_path, capsys):
+    config = tiny_task.tiny_config(6, 8, 2, 6, 1)
+    config = dataclasses.replace(config, profile_steps=2)
+    train(tiny_task.TinyTask(config.batch_size), config, tmp_path, progress=False)
+    traces = list((tmp_path / "profile").rglob("*.xplane.pb"))
+    assert len(traces) == 1 and traces[0].stat().st_size > 0
+    assert f"profile: 2 step(s) traced -> {tmp_path / 'profile'}" in capsys.readouterr().out
+
+
+def test_profile_flag_and_resume(tmp_path, recwarn):
+    parser = argparse.ArgumentParser()
+    add_config_args(parser)
+    args = parser.parse_args(["--workdir", str(tmp_path), "--profile", "3"])
+    assert apply_args(TrainConfig(), args).profile_steps == 3
+    nested = apply_args(Nested(), args, steps_key="train.steps")
+    assert nested.train.profile_steps == 3
+    with pytest.raises(ValueError, match="profile_steps must be >= 0"):
+        TrainConfig(profile_steps=-1)
+
+    config = tiny_task.tiny_config(4, 8, 2, 2, 1)
+    train(tiny_task.TinyTask(8), config, tmp_path, progress=False)
+    # resuming with profiling on is not a change of what the run trains: no warning
+    again = dataclasses.replace(config, profile_steps=1)
+    train(tiny_task.TinyTask(8), again, tmp_path, progress=False)
+    assert not [w for w in recwarn if "differs from the checkpoint" in str(w.message)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Nested:
+    train: TrainConfig = TrainConfig()
