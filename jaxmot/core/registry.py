@@ -26,9 +26,23 @@ import importlib
 from jaxmot.core.extractor import FeatureExtractor
 from jaxmot.core.tracker import OnlineTracker
 
-TRACKER_NAMES = ("iou", "sort", "reid", "longterm", "gnn", "jde")
+# Tracker name -> (module under jaxmot, class): the class says what the tracker needs.
+_TRACKER_CLASSES = {
+    "iou": ("mot.iou_tracker", "IoUTracker"),
+    "sort": ("mot.iou_tracker", "IoUTracker"),
+    "reid": ("mot.reid_tracker", "ReIDTracker"),
+    "longterm": ("mot.reid_tracker", "ReIDTracker"),
+    "gnn": ("gnn.tracker", "GNNTracker"),
+    "jde": ("jde.tracker", "JDETracker"),
+}
+TRACKER_NAMES = tuple(_TRACKER_CLASSES)
 PATIENCE_TRACKERS = ("longterm", "gnn")
 EXTRACTORS = ("reid", "histogram")
+
+
+def _check_tracker_name(name: str) -> None:
+    if name not in TRACKER_NAMES:
+        raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKER_NAMES)}")
 
 
 def _module(name: str):
@@ -84,8 +98,7 @@ def make_tracker(
       `gnn` (default: the patience train_gnn tuned for the checkpoint, else 20); the
       other trackers keep their published lifecycles and reject it.
     """
-    if name not in TRACKER_NAMES:
-        raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKER_NAMES)}")
+    _check_tracker_name(name)
     if appearance_gate is not None and not appearance_gate > 0:
         raise ValueError(f"appearance_gate must be > 0, got {appearance_gate}")
     if patience is not None:
@@ -96,21 +109,10 @@ def make_tracker(
     return _build(name, frame_rate, appearance_gate, gnn_checkpoint, patience)
 
 
-_TRACKER_CLASSES = {
-    "iou": ("mot.iou_tracker", "IoUTracker"),
-    "sort": ("mot.iou_tracker", "IoUTracker"),
-    "reid": ("mot.reid_tracker", "ReIDTracker"),
-    "longterm": ("mot.reid_tracker", "ReIDTracker"),
-    "gnn": ("gnn.tracker", "GNNTracker"),
-    "jde": ("jde.tracker", "JDETracker"),
-}
-
-
 def needs_features(name: str) -> bool:
     """Whether the tracker `name` needs appearance features, known before building it
     (a program picks the extractor first, then builds the tracker once)."""
-    if name not in TRACKER_NAMES:
-        raise ValueError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKER_NAMES)}")
+    _check_tracker_name(name)
     module, cls = _TRACKER_CLASSES[name]
     return bool(getattr(_module(module), cls).needs_features)
 

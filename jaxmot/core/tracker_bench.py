@@ -20,7 +20,7 @@ from jaxmot.core.registry import make_tracker
 from jaxmot.core.synthetic import generate_detection_stream
 from jaxmot.core.tracker import FrameDetections
 
-FEATURE_DIM = 256  # the colour-histogram extractor's size
+FEATURE_DIM = 256  # embedding size of the benchmark's simulated appearance features
 
 
 def synthetic_frames(dets_per_frame: int, num_frames: int, seed: int = 0):

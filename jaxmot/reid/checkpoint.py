@@ -12,8 +12,6 @@ from jaxmot.reid.model import ReIDModel, ReIDModelConfig, build_reid_model
 from jaxmot.train.export import (
     ModelFormat,
     export_with_config,
-    read_manifest,
-    update_manifest,
 )
 
 KIND = "reid"
@@ -49,6 +47,4 @@ __all__ = [
     "KIND",
     "export_reid_model",
     "load_reid_model",
-    "read_manifest",
-    "update_manifest",
 ]

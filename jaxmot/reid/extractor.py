@@ -59,7 +59,8 @@ class ReIDExtractor:
     @classmethod
     def from_checkpoint(cls, directory=None) -> ReIDExtractor:
         """The exported model in `directory` (default: the shipped checkpoint)."""
-        from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT, load_reid_model, read_manifest
+        from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT, load_reid_model
+        from jaxmot.train.export import read_manifest
 
         directory = DEFAULT_CHECKPOINT if directory is None else directory
         model, config = load_reid_model(directory)

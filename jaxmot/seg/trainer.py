@@ -64,9 +64,7 @@ def evaluation_sets(exp: SegExperiment, lows: LowInputs, val: SegArrays) -> dict
         if not pathlib.Path(davis).is_dir():
             print(f"data.eval_davis {davis} not found: skipping the DAVIS evaluation")
         else:
-            folder = pathlib.Path(davis) / "JPEGImages" / "480p"
-            sequences = sorted(p.name for p in folder.iterdir() if p.is_dir())
-            samples = load_davis(davis, sequences=sequences, every=DAVIS_EVERY)
+            samples = load_davis(davis, every=DAVIS_EVERY)  # every sequence folder
             sets["davis"] = lows(samples)
     return sets
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from jaxmot.core.davis import subdirs
 from jaxmot.sot.metrics import evaluate_sequences
 from jaxmot.sot.results_io import read_boxes
 from jaxmot.sot.sequences import davis_sequence, frame_paths, read_rgb
@@ -54,7 +55,7 @@ def synthetic_sequences(count: int, num_frames: int = 100, size=(240, 320)) -> l
 def davis_sequences(root, names: Sequence[str] | None = None) -> list[EvalSequence]:
     root = pathlib.Path(root)
     if names is None:
-        names = sorted(p.name for p in (root / "JPEGImages" / "480p").iterdir() if p.is_dir())
+        names = subdirs(root / "JPEGImages" / "480p")
     out = []
     for name in names:
         seq = davis_sequence(root, name)

@@ -45,7 +45,7 @@ STEPS_KEY = "train.steps"  # every experiment nests its TrainConfig as `train`
 def training_parser(doc: str, presets: Mapping[str, Any], default: str) -> argparse.ArgumentParser:
     """A parser described by the first line of `doc`, with `--config` (one of `presets`,
     `default` when not given) and the config flags (`add_config_args`: --workdir,
-    --steps, --set, --cpu-devices). The program adds its own flags after these."""
+    --steps, --set, --cpu-devices, --profile). The program adds its own flags after these."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--config", default=default, choices=sorted(presets))
     add_config_args(parser)

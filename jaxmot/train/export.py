@@ -15,14 +15,12 @@ kind, its config class, how to build its model and its shipped default.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import pathlib
 import shlex
 import shutil
 import sys
-import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,7 +28,7 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from jaxmot.core.atomic import atomic_write_json
-from jaxmot.train.overrides import config_from_dict, config_to_dict
+from jaxmot.train.overrides import config_from_dict, config_to_dict, field_types
 
 MANIFEST = "model.json"
 
@@ -163,12 +161,6 @@ def config_from_manifest(
         raise ValueError(f"{where} is not a valid {cls.__name__} ({err})") from err
 
 
-@functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
-    # Annotations are strings under `from __future__ import annotations`; resolve them.
-    return typing.get_type_hints(cls)
-
-
 def _unknown_fields(cls: type, values: dict[str, Any], prefix: str = "") -> list[str]:
     """Dotted names in `values` that the (nested) dataclass `cls` has no field for."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -177,19 +169,10 @@ def _unknown_fields(cls: type, values: dict[str, Any], prefix: str = "") -> list
         if name not in fields:
             unknown.append(f"{prefix}{name}")
             continue
-        field_type = _field_types(cls)[name]
+        field_type = field_types(cls)[name]
         if dataclasses.is_dataclass(field_type) and isinstance(value, dict):
             unknown += _unknown_fields(field_type, value, f"{prefix}{name}.")
     return unknown
-
-
-def load_model(
-    directory: str | os.PathLike, build: Callable[[dict[str, Any]], M]
-) -> tuple[M, dict[str, Any]]:
-    """(model, manifest) from an exported directory; `build(manifest)` makes the module."""
-    directory = pathlib.Path(directory).resolve()
-    manifest = read_manifest(directory)
-    return _restore(directory, lambda: build(manifest)), manifest
 
 
 def load_with_config(
@@ -274,7 +257,6 @@ __all__ = [
     "config_from_manifest",
     "export_model",
     "export_with_config",
-    "load_model",
     "load_with_config",
     "read_manifest",
     "update_manifest",

@@ -295,7 +295,7 @@ class _Profiler:
 
 
 # Settings of what a run records, not of what it trains: changing them on resume is fine.
-_RECORDING_ONLY = ("profile_steps",)
+_RECORDING_ONLY = ("profile_steps", "tensorboard", "log_every")
 
 
 def _warn_if_config_changed(saved: dict[str, Any], current: dict[str, Any]) -> None:
@@ -303,7 +303,7 @@ def _warn_if_config_changed(saved: dict[str, Any], current: dict[str, Any]) -> N
     changes = [
         f"{k}: {saved.get(k)!r} -> {current.get(k)!r}"
         for k in sorted(set(saved) | set(current))
-        if saved.get(k) != current.get(k) and k.rpartition(".")[2] not in _RECORDING_ONLY
+        if saved.get(k) != current.get(k) and k not in _RECORDING_ONLY
     ]
     if changes:
         warnings.warn(

@@ -106,7 +106,7 @@ def _set_path(node: Any, parts: list[str], text: str, key: str) -> Any:
     if len(parts) > 1:
         value = _set_path(getattr(node, name), parts[1:], text, key)
     else:
-        field_type = _field_types(type(node))[name]
+        field_type = field_types(type(node))[name]
         if dataclasses.is_dataclass(field_type):
             raise ValueError(
                 f"config key {key!r} is a {field_type.__name__}: set its fields instead,"
@@ -120,7 +120,7 @@ def _set_path(node: Any, parts: list[str], text: str, key: str) -> Any:
 
 
 @functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
     # Annotations are strings under `from __future__ import annotations`; resolve them.
     return typing.get_type_hints(cls)
 
@@ -204,7 +204,7 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 def config_from_dict(cls: type[C], values: dict[str, Any]) -> C:
     """The (nested) dataclass `cls` from `config_to_dict`'s output: lists become tuples
     where the field is a tuple, nested dicts become their dataclasses."""
-    types_ = _field_types(cls)
+    types_ = field_types(cls)
     kwargs = {}
     for field in dataclasses.fields(cls):
         if field.name not in values:

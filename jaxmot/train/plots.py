@@ -97,10 +97,12 @@ def plot_metrics(
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    with atomic_open(out, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    try:
+        fig.tight_layout()
+        with atomic_open(out, "wb") as f:
+            fig.savefig(f, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return list(series)
 
 

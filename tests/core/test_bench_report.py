@@ -42,7 +42,7 @@ def test_report_writes_records_with_their_environment(tmp_path, capsys):
     assert "TABLE" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", [n for n in TRACKER_NAMES if n != "gnn"])
+@pytest.mark.parametrize("name", TRACKER_NAMES)
 def test_needs_features_matches_the_built_tracker(name):
     assert needs_features(name) == make_tracker(name).needs_features
 

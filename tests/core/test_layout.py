@@ -70,6 +70,17 @@ def test_import_rule(path):
     assert not bad, f"{path.relative_to(ROOT)} ({where}) imports {sorted(bad)}"
 
 
+def test_only_the_registry_imports_by_name():
+    """Systems are resolved by name (importlib) in one place, core/registry.py, which the
+    import rule allows: anywhere else a dynamic import would hide a forbidden edge."""
+    users = [
+        str(path.relative_to(ROOT))
+        for path in library_files()
+        if "import_module(" in path.read_text() and path != PACKAGE / "core" / "registry.py"
+    ]
+    assert not users, f"dynamic imports outside jaxmot/core/registry.py: {users}"
+
+
 def test_programs_never_import_programs():
     for path in sorted((ROOT / "pipelines").glob("*.py")):
         bad = [m for m in imported_modules(path) if owner(m) == "pipelines"]

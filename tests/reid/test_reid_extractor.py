@@ -82,7 +82,8 @@ def test_export_and_load_round_trip(extractor, frame, tmp_path):
 
 
 def test_shipped_checkpoint_loads_and_embeds(frame):
-    from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT, read_manifest
+    from jaxmot.reid.checkpoint import DEFAULT_CHECKPOINT
+    from jaxmot.train.export import read_manifest
 
     manifest = read_manifest(DEFAULT_CHECKPOINT)
     assert "train_reid" in manifest["command"] and manifest["step"] > 0

@@ -71,8 +71,9 @@ def test_profile_flag_and_resume(tmp_path, recwarn):
 
     config = tiny_task.tiny_config(4, 8, 2, 2, 1)
     train(tiny_task.TinyTask(8), config, tmp_path, progress=False)
-    # resuming with profiling on is not a change of what the run trains: no warning
-    again = dataclasses.replace(config, profile_steps=1)
+    # profiling, TensorBoard and the log interval change what a run records, not what it
+    # trains: resuming with them changed gives no warning
+    again = dataclasses.replace(config, profile_steps=1, tensorboard=True, log_every=1)
     train(tiny_task.TinyTask(8), again, tmp_path, progress=False)
     assert not [w for w in recwarn if "differs from the checkpoint" in str(w.message)]
 
