@@ -24,7 +24,7 @@ from jaxmot.train import experiment
 
 
 def _train(argv) -> None:
-    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic_narrow")
+    parser = experiment.training_parser(__doc__, PRESETS, default="synthetic")
     experiment.add_export_arg(parser)
     parser.add_argument("--no-eval", action="store_true", help="skip the tracking evaluation")
     args, exp = experiment.parse_experiment(parser, get_config, argv)

@@ -4,7 +4,8 @@ After training, `evaluate_trackers` tunes `longterm`'s appearance gate and the g
 patience (PATIENCE_CANDIDATES, by pooled IDF1) on the training sequences, then
 `track_held_out` tracks the held-out sequences with every tracker spec on the same
 detections and features at each embedding noise of EVAL_NOISE, with the default
-detector model. A spec is NAME[-pPATIENCE][-gGATE] (`parse_tracker_spec`); `iou`,
+detector model (`held_out_inputs`; `track_gnn` tracks such inputs with the gnn alone,
+the evaluation during training). A spec is NAME[-pPATIENCE][-gGATE] (`parse_tracker_spec`); `iou`,
 `longterm` and `jde` come from jaxmot.core.registry, `gnn` is the model under test.
 
 Two pieces belong to jaxmot.mot, which this package does not import, so the caller
@@ -46,6 +47,9 @@ TRACKER_SPEC_HELP = (
 )
 # A pooled list of (sequence with gt and detections, features [K, D]) pairs.
 TrackingInputs = Sequence[tuple[MOTSequence, np.ndarray]]
+# Per sequence: (sequence with gt and detections, features [K, D], gt ids [K] (-1: false
+# positive)); what every tracker of the held-out evaluation gets at one noise level.
+HeldOutInputs = list[tuple[MOTSequence, np.ndarray, np.ndarray]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,13 +207,7 @@ def track_held_out(
         if parse_tracker_spec(spec)[0] == "oracle" and oracle is None:
             raise ValueError(f"tracker {spec!r} needs the oracle (pass oracle=Oracle(...))")
     results = {}
-    for noise in EVAL_NOISE:
-        inputs = []
-        for i, sequence in enumerate(val_sequences):
-            rng = np.random.default_rng([exp.data.seed, 10_000 + i, int(noise * 100)])
-            embeddings = embedding_model(exp, noise)
-            seq = labelled(sequence, exp, DetectorModel(), embeddings, rng, extractor)
-            inputs.append((*as_tracking_input(seq, sequence), seq.ids))
+    for noise, inputs in held_out_inputs(exp, val_sequences, extractor).items():
         rows = {}
         for spec in trackers:
             is_oracle = parse_tracker_spec(spec)[0] == "oracle"
@@ -227,6 +225,38 @@ def track_held_out(
     return results
 
 
+def held_out_inputs(
+    exp: GNNExperiment,
+    val_sequences: Sequence[MOTSequence],
+    extractor: FeatureExtractor | None = None,
+) -> dict[float, HeldOutInputs]:
+    """{noise: inputs} for each embedding noise of EVAL_NOISE: the held-out sequences
+    with the default detector's detections and features of that noise (or the extractor's
+    on the frames), drawn from the seeds (data.seed, 10_000 + i, noise): the same inputs
+    at every call."""
+    out = {}
+    for noise in EVAL_NOISE:
+        inputs = []
+        for i, sequence in enumerate(val_sequences):
+            rng = np.random.default_rng([exp.data.seed, 10_000 + i, int(noise * 100)])
+            embeddings = embedding_model(exp, noise)
+            seq = labelled(sequence, exp, DetectorModel(), embeddings, rng, extractor)
+            inputs.append((*as_tracking_input(seq, sequence), seq.ids))
+        out[noise] = inputs
+    return out
+
+
+def track_gnn(model: AssociationGNN, gnn_config: GNNTrackerConfig, inputs: HeldOutInputs) -> dict:
+    """OVERALL metrics (jaxmot.core.eval.metrics: MOTA, IDF1, HOTA, IDs...) of the gnn
+    tracker with `gnn_config` on `inputs` (one noise level of `held_out_inputs`)."""
+    pairs = {}
+    for sequence, features, _ in inputs:
+        tracker = GNNTracker(model, gnn_config, sequence.info.frame_rate)
+        run = track_sequence(tracker, sequence, features=features)
+        pairs[sequence.info.name] = (sequence.gt, run.results)
+    return evaluate(pairs)["OVERALL"]
+
+
 def format_rows(rows: dict, title: str) -> str:
     """A table of MOTA / IDF1 / HOTA (percent) and ID switches per tracker."""
     width = max(10, *(len(name) for name in rows))
@@ -241,6 +271,7 @@ def format_rows(rows: dict, title: str) -> str:
 
 __all__ = [
     "EVAL_NOISE",
+    "HeldOutInputs",
     "SPEC_NAMES",
     "TRACKER_SPEC_HELP",
     "Oracle",
@@ -248,7 +279,9 @@ __all__ = [
     "eval_trackers",
     "evaluate_trackers",
     "format_rows",
+    "held_out_inputs",
     "parse_tracker_spec",
+    "track_gnn",
     "track_held_out",
     "tune_patience",
 ]

@@ -1,7 +1,8 @@
 """Evaluate a JDE model on held-out generated scenes: detector, embedding, tracker.
 
 `evaluate_jde(model, experiment)` renders `data.eval_scenes` scenes the model never saw
-(seeds apart from the training ones), runs the detector on every frame once (confidence
+(seeds apart from the training ones; `validation_scenes` are as many others, for the
+evaluation during training), runs the detector on every frame once (confidence
 down to `AP_CONF_THRESHOLD`, so the precision-recall curve reaches low scores), and
 reports
 
@@ -37,11 +38,15 @@ from jaxmot.jde.tracker import JDETracker
 MIN_VISIBILITY = 0.25  # people less visible than this are neither labels nor gt for AP
 AP_CONF_THRESHOLD = 0.1
 EVAL_SEED_BASE = 10_000  # training scenes use seeds 1000 * data.seed + i
+VALIDATION_SEED_BASE = 20_000  # validation scenes (evaluation during training)
 DETECT_BATCH = 8
+TRACKERS = ("jde", "longterm")  # on the same detections and embeddings
 
 
-def held_out_scenes(data) -> list[SceneData]:
-    """The evaluation scenes of a JDEDataConfig (seeds never used for training)."""
+def held_out_scenes(data, base: int = EVAL_SEED_BASE) -> list[SceneData]:
+    """The evaluation scenes of a JDEDataConfig (seeds never used for training):
+    `data.eval_scenes` scenes of `data.eval_frames` frames, seeds base + 100 * data.seed
+    + i."""
     width, height = data.synthetic_size
     return [
         simulate(
@@ -49,11 +54,18 @@ def held_out_scenes(data) -> list[SceneData]:
                 width=width,
                 height=height,
                 num_frames=data.eval_frames,
-                seed=EVAL_SEED_BASE + 100 * data.seed + i,
+                seed=base + 100 * data.seed + i,
             )
         )
         for i in range(data.eval_scenes)
     ]
+
+
+def validation_scenes(data) -> list[SceneData]:
+    """As many scenes as `held_out_scenes`, with other seeds (VALIDATION_SEED_BASE): what
+    the evaluation during training scores, so that picking the best checkpoint never
+    looks at the scenes eval.json reports."""
+    return held_out_scenes(data, VALIDATION_SEED_BASE)
 
 
 def detect_frames(detector: JDEDetector, frames, progress: bool = False, desc: str = ""):
@@ -77,14 +89,21 @@ def visible_gt(scene: SceneData, frame: int) -> tuple[np.ndarray, np.ndarray]:
     return xywh_to_xyxy(gt.boxes[rows]), gt.ids[rows]
 
 
-def evaluate_jde(model, experiment, progress: bool = False) -> dict:
+def evaluate_jde(
+    model,
+    experiment,
+    progress: bool = False,
+    scenes=None,
+    trackers: tuple[str, ...] = TRACKERS,
+) -> dict:
     """{"ap50", "jde_ap50", "recall", "tpr_at_far": {far: tpr}, "tracking": {tracker:
-    OVERALL metrics}, "scenes", "frames"} on the held-out scenes (module docstring)."""
+    OVERALL metrics}, "scenes", "frames"} on `scenes` (SceneData; None: the held-out
+    scenes) (module docstring); `trackers`: which of TRACKERS run."""
     conf = min(AP_CONF_THRESHOLD, experiment.detector.conf_threshold)
     detector = JDEDetector(model, dataclasses.replace(experiment.detector, conf_threshold=conf))
     predictions, gt_boxes, embeddings, embedding_ids = [], [], [], []
-    pairs: dict[str, dict] = {"jde": {}, "longterm": {}}
-    scenes = held_out_scenes(experiment.data)
+    pairs: dict[str, dict] = {name: {} for name in trackers}
+    scenes = held_out_scenes(experiment.data) if scenes is None else scenes
     for k, scene in enumerate(scenes):
         frames = list(render_frames(scene))
         detections = detect_frames(detector, frames, progress, f"scene {k}")
@@ -99,11 +118,11 @@ def evaluate_jde(model, experiment, progress: bool = False) -> dict:
                 embedding_ids.append(1000 * k + ids[matched[:, 1]])
         tracked = [above(d, experiment.detector.conf_threshold) for d in detections]
         rate = scene.config.frame_rate
-        trackers = {
-            "jde": JDETracker(experiment.tracker, rate),
-            "longterm": make_tracker("longterm", rate),
-        }
-        for name, tracker in trackers.items():
+        for name in trackers:
+            if name == "jde":
+                tracker = JDETracker(experiment.tracker, rate)
+            else:
+                tracker = make_tracker(name, rate)
             pairs[name][f"scene{k}"] = (scene.gt, track_frames(tracker, tracked))
     ap = average_precision(predictions, gt_boxes)
     result = {
@@ -149,5 +168,6 @@ __all__ = [
     "evaluate_jde",
     "format_jde_eval",
     "held_out_scenes",
+    "validation_scenes",
     "visible_gt",
 ]

@@ -138,14 +138,18 @@ class JDEBatches:
         cxcywh = np.concatenate([boxes[:, :2] + wh / 2, wh], axis=1).astype(np.float32)
         return image, cxcywh, ids
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        """The batch of `step` (>= 0), a pure function of (seed, step)."""
+    def batch(self, step: int, rows: slice | None = None) -> dict[str, np.ndarray]:
+        """The batch of `step` (>= 0), a pure function of (seed, step); with `rows`, only
+        those rows of it (each image has its own random stream, so a host of a multi-host
+        run builds its share alone)."""
         if int(step) < 0:
             raise ValueError(f"JDEBatches.batch: step must be >= 0, got {step}")
         rng = np.random.default_rng((self.seed, int(step)))
         indices = rng.integers(len(self), size=self.batch_size)
         streams = rng.spawn(self.batch_size)
-        b, g = self.batch_size, self.max_boxes
+        if rows is not None:
+            indices, streams = indices[rows], streams[rows]
+        b, g = len(indices), self.max_boxes
         out = {
             "images": np.empty((b, self.height, self.width, 3), np.float32),
             "boxes": np.zeros((b, g, 4), np.float32),

@@ -7,10 +7,12 @@ cross-entropy through a linear classifier, combined with learned uncertainty wei
 per scale: jaxmot.jde.ops.jde_loss) on letterboxed images. `training_sources` builds
 the data the config names: generated MOT scenes, the JDE dataset mixture
 (`data.jde_root`, `data.jde_lists`) and MOTChallenge sequences with frames
-(`data.mot_sequences`). `train_and_evaluate` trains (resuming from WORKDIR/checkpoints),
-evaluates on held-out generated scenes (jaxmot.jde.benchmark.evaluate_jde: detection AP
-at IoU 0.5, embedding TPR at FAR 0.1, MOTA / IDF1 / HOTA of the jde tracker), writes
-WORKDIR/eval.json and exports.
+(`data.mot_sequences`); `training_batches` the batches `train_and_evaluate` trains on.
+`train_and_evaluate` trains (resuming from WORKDIR/checkpoints; with `train.eval_every`
+> 0, AP and the jde tracker's IDF1 on generated validation scenes every K steps),
+evaluates the `train.export_weights` weights on held-out generated scenes
+(jaxmot.jde.benchmark.evaluate_jde: detection AP at IoU 0.5, embedding TPR at FAR 0.1,
+MOTA / IDF1 / HOTA of the jde tracker), writes WORKDIR/eval.json and exports.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxmot.core.synthetic import SceneConfig
-from jaxmot.jde.benchmark import MIN_VISIBILITY, evaluate_jde, format_jde_eval
+from jaxmot.jde.benchmark import (
+    MIN_VISIBILITY,
+    evaluate_jde,
+    format_jde_eval,
+    validation_scenes,
+)
 from jaxmot.jde.checkpoint import export_jde
 from jaxmot.jde.configs import JDEExperiment
 from jaxmot.jde.data import JDEBatches
@@ -31,7 +38,20 @@ from jaxmot.jde.model import JDE
 from jaxmot.jde.ops import anchors_for_size, jde_loss
 from jaxmot.jde.sources import JDEListSource, MOTSource, SyntheticSource
 from jaxmot.train import train
-from jaxmot.train.experiment import devices, export_run, final_model, write_evaluation
+from jaxmot.train.experiment import (
+    devices,
+    export_run,
+    final_model,
+    weights_record,
+    write_evaluation,
+)
+from jaxmot.train.loop import Evaluator
+from jaxmot.train.precision import as_float32
+
+# The metric that picks WORKDIR/best/ (train.best_metric overrides it): the jde tracker's
+# IDF1, which needs both heads (detection and embedding), as the exported model does in
+# the tracker; detection AP ignores the embedding (`--set train.best_metric=ap50`).
+HEADLINE = "idf1"
 
 
 class JDETask:
@@ -48,22 +68,27 @@ class JDETask:
 
     def loss_fn(self, model, batch, rng):
         del rng  # no dropout in JDE
-        outputs = model(batch["images"])
+        # bfloat16 compute: the loss (and the classifier, applied inside it) in float32.
+        outputs = as_float32(model(batch["images"]))
         classifier = model.classifier  # None without identities: no ID loss
-        kernel = None if classifier is None else classifier.kernel[...]
-        bias = None if classifier is None else classifier.bias[...]
+        kernel = None if classifier is None else as_float32(classifier.kernel[...])
+        bias = None if classifier is None else as_float32(classifier.bias[...])
         return jde_loss(
             outputs,
             batch,
             self.anchors,
             kernel,
             bias,
-            model.uncertainty[...],
+            as_float32(model.uncertainty[...]),
             self.model_config.num_ids,
         )
 
     def batch(self, step: int):
         return self.batches.batch(step)
+
+    def batch_rows(self, step: int, rows: slice):
+        """This host's rows of `batch(step)` (jaxmot.train.loop, several hosts)."""
+        return self.batches.batch(step, rows)
 
 
 def training_sources(exp: JDEExperiment) -> list:
@@ -88,6 +113,50 @@ def training_sources(exp: JDEExperiment) -> list:
     return sources
 
 
+def training_batches(exp: JDEExperiment, workers: int = 1) -> JDEBatches:
+    """The batches `train_and_evaluate` trains `exp` on: `batch(step)` -> {"images"
+    [B, height, width, 3] float32 in [0, 1], "boxes" [B, G, 4] cxcywh px, "ids" [B, G],
+    "valid" [B, G]} with B = train.batch_size and G = data.max_boxes
+    (jaxmot.jde.data.JDEBatches; `num_ids` is the identities over all sources).
+    `workers` threads prepare the samples of one batch (train_and_evaluate passes its
+    own `workers`; the arrays do not depend on it).
+
+    Raises ValueError / FileNotFoundError for bad data or config.
+    """
+    m, d = exp.model, exp.data
+    return JDEBatches(
+        training_sources(exp),
+        m.width,
+        m.height,
+        exp.train.batch_size,
+        max_boxes=d.max_boxes,
+        augment=d.augment,
+        seed=d.seed,
+        workers=workers,
+    )
+
+
+def validation_evaluator(exp: JDEExperiment) -> Evaluator:
+    """What `train` evaluates every `train.eval_every` steps: {"ap50", "recall", "idf1",
+    "mota", "hota"} (detection AP at IoU 0.5 and the jde tracker's OVERALL metrics, plus
+    "tpr_at_far_0.1" when it is defined) on `data.eval_scenes` generated validation
+    scenes (`validation_scenes`: other seeds than the training scenes and the held-out
+    scenes eval.json reports). Headline: the jde tracker's IDF1 (see HEADLINE). The
+    `longterm` baseline of the final evaluation is not run."""
+    scenes = validation_scenes(exp.data)
+
+    def evaluate(model) -> dict[str, float]:
+        result = evaluate_jde(model, exp, scenes=scenes, trackers=("jde",))
+        jde = result["tracking"]["jde"]
+        scores = {"ap50": result["ap50"], "recall": result["recall"]}
+        scores.update(idf1=jde["IDF1"], mota=jde["MOTA"], hota=jde["HOTA"])
+        if "0.1" in result.get("tpr_at_far", {}):
+            scores["tpr_at_far_0.1"] = result["tpr_at_far"]["0.1"]
+        return {k: float(v) for k, v in scores.items()}
+
+    return Evaluator(evaluate, HEADLINE)
+
+
 def train_and_evaluate(
     exp: JDEExperiment,
     workdir: str | os.PathLike,
@@ -100,23 +169,17 @@ def train_and_evaluate(
 ) -> dict:
     """Train `exp` in `workdir` (`workers` threads prepare each batch); with `evaluate`,
     evaluate and write WORKDIR/eval.json; export to `export` (with the evaluation, the
-    experiment and `command`). Returns the evaluation ({"weights": "ema" or "last", ...}).
+    experiment and `command`). Returns the evaluation ({"weights": "best", "ema" or
+    "last", with "best" "best_step", ...}).
+
+    With `train.eval_every` > 0 the validation scenes are scored during training
+    (`validation_evaluator`, headline the jde tracker's IDF1); the evaluation and the
+    export use the weights `train.export_weights` names (`final_model`).
 
     Raises ValueError / FileNotFoundError for bad data or config.
     """
-    # Asynchronous dispatch (JAX's default) lets the next batch be prepared on the host
-    # while the device runs the step.
-    m, d = exp.model, exp.data
-    batches = JDEBatches(
-        training_sources(exp),
-        m.width,
-        m.height,
-        exp.train.batch_size,
-        max_boxes=d.max_boxes,
-        augment=d.augment,
-        seed=d.seed,
-        workers=workers,
-    )
+    m = exp.model
+    batches = training_batches(exp, workers)
     names = ", ".join(
         f"{s['name']} ({s['samples']} images, {s['num_ids']} ids)" for s in batches.summary()
     )
@@ -124,10 +187,11 @@ def train_and_evaluate(
         f"JDE {m.width}x{m.height}: {names}; {exp.train.steps} steps of "
         f"{exp.train.batch_size}; {devices()}"
     )
-    result = train(JDETask(exp, batches), exp.train, workdir, progress=progress)
-    model, weights = final_model(result)
-
-    evaluation = {"weights": weights}
+    evaluator = validation_evaluator(exp) if exp.train.eval_every else None
+    task = JDETask(exp, batches)
+    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
+    model, chosen = final_model(result, exp.train.export_weights)
+    evaluation = {**weights_record(result, chosen)}
     if evaluate:
         evaluation.update(evaluate_jde(model, exp, progress=progress))
         print(format_jde_eval(evaluation))
@@ -139,4 +203,11 @@ def train_and_evaluate(
     return evaluation
 
 
-__all__ = ["JDETask", "train_and_evaluate", "training_sources"]
+__all__ = [
+    "HEADLINE",
+    "JDETask",
+    "train_and_evaluate",
+    "training_batches",
+    "training_sources",
+    "validation_evaluator",
+]

@@ -5,11 +5,14 @@
 `ReIDTask` is the loss (identity cross-entropy on the BN-neck logits + batch-hard
 triplet on the pre-neck features), `load_dataset` builds the experiment's splits
 (synthetic crops, Market-1501 or MOTChallenge crops), and `train_and_evaluate` runs the
-whole protocol `pipelines.train_reid` exposes: train (resuming from WORKDIR/checkpoints),
-score rank-k / mAP on the held-out split and on extra crop folders (jaxmot.reid.evaluation),
-write WORKDIR/eval.json, export. Pieces from other systems come in as arguments: the
-training-free `baselines` scored next to the model, and `tune_gate`, which picks the
-trackers' appearance gate for the trained extractor before export.
+whole protocol `pipelines.train_reid` exposes: train (resuming from WORKDIR/checkpoints;
+with `train.eval_every` > 0, rank-1 / mAP of the held-out split every K steps),
+score rank-k / mAP on the held-out split and on extra crop folders (jaxmot.reid.evaluation)
+with the `train.export_weights` weights, write WORKDIR/eval.json, export.
+`training_batches` builds the batches alone (e.g. to measure the input pipeline).
+Pieces from other systems come in as arguments: the training-free `baselines` scored
+next to the model, and `tune_gate`, which picks the trackers' appearance gate for the
+trained extractor before export.
 """
 
 from __future__ import annotations
@@ -38,13 +41,28 @@ from jaxmot.reid.data.sampler import ReIDBatches
 from jaxmot.reid.data.split import ReIDDataset
 from jaxmot.reid.data.synthetic_crops import synthetic_reid_dataset
 from jaxmot.reid.data.transforms import AugmentConfig
-from jaxmot.reid.evaluation import evaluate_sets, format_evaluation
+from jaxmot.reid.evaluation import (
+    embed_split,
+    evaluate_embeddings,
+    evaluate_sets,
+    format_evaluation,
+)
 from jaxmot.reid.extractor import ReIDExtractor
 from jaxmot.reid.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
 from jaxmot.reid.model import build_reid_model
 from jaxmot.reid.resnet_convert import load_torchvision_resnet
 from jaxmot.train import train
-from jaxmot.train.experiment import devices, export_run, write_evaluation
+from jaxmot.train.experiment import (
+    devices,
+    export_run,
+    final_model,
+    weights_record,
+    write_evaluation,
+)
+from jaxmot.train.loop import Evaluator
+from jaxmot.train.precision import as_float32
+
+HEADLINE = "rank1"  # the metric that picks WORKDIR/best/ (train.best_metric overrides it)
 
 
 class ReIDTask:
@@ -66,7 +84,7 @@ class ReIDTask:
     def loss_fn(self, model, batch, rng):
         del rng
         exp = self.experiment
-        out = model(batch["images"])
+        out = as_float32(model(batch["images"]))  # bfloat16 compute: f32 losses
         labels = batch["labels"]
         id_loss = cross_entropy_with_label_smoothing(out["logits"], labels, exp.label_smoothing)
         triplet = batch_hard_triplet_loss(out["features"], labels, margin=exp.triplet_margin)
@@ -108,6 +126,41 @@ def with_pk_batch(exp: ReIDExperiment) -> ReIDExperiment:
     return dataclasses.replace(exp, train=dataclasses.replace(exp.train, batch_size=exp.p * exp.k))
 
 
+def training_batches(exp: ReIDExperiment, dataset: ReIDDataset | None = None) -> ReIDBatches:
+    """The P x K batches `train_and_evaluate` trains `exp` on.
+
+    `batch(step)` -> {"images": [P*K, H, W, 3] float32 (augmented, normalised), "labels":
+    [P*K] int32}: always P*K rows, which `with_pk_batch` makes `train.batch_size`;
+    `num_classes` is the number of training identities.
+
+    dataset: the splits of `load_dataset(exp)`, loaded (rendered, for synthetic) when None.
+    """
+    dataset = load_dataset(exp) if dataset is None else dataset
+    augment = AugmentConfig(pad=exp.augment_pad)
+    return ReIDBatches(dataset["train"], exp.p, exp.k, seed=exp.train.seed, config=augment)
+
+
+def validation_evaluator(exp: ReIDExperiment, dataset: ReIDDataset) -> Evaluator:
+    """What `train` evaluates every `train.eval_every` steps: {"rank1", "rank5", "mAP"}
+    of the model's embeddings on the held-out query / gallery split of `dataset`
+    (headline rank-1).
+
+    ReID datasets have no validation split apart from that held-out split (Market-1501's
+    query / gallery is its test set), so this is the same split eval.json reports as
+    `DATASET_test`: a checkpoint picked by it (`train.export_weights=best`) has an
+    optimistically selected score there. The baselines and `eval_crops` sets are not
+    scored during training.
+    """
+    query, gallery = dataset["query"], dataset["gallery"]
+
+    def evaluate(model) -> dict[str, float]:
+        extractor = ReIDExtractor(model, exp.model.input_size, model.embed_dim)
+        metrics = evaluate_embeddings(lambda s: embed_split(extractor, s), query, gallery)
+        return {name: metrics[name] for name in ("rank1", "rank5", "mAP")}
+
+    return Evaluator(evaluate, HEADLINE)
+
+
 def train_and_evaluate(
     exp: ReIDExperiment,
     workdir: str | os.PathLike,
@@ -130,34 +183,48 @@ def train_and_evaluate(
       experiment and `command`); tune_gate(extractor) -> a tuning result (`.gate`,
       `.table()`, `.to_json()`), run before the export and stored as its
       `appearance_gate`.
+
+    With `train.eval_every` > 0 the held-out split is scored during training
+    (`validation_evaluator`, headline rank-1). The evaluation and the export use the
+    weights `train.export_weights` names (`final_model`); the evaluation records which
+    (`"weights"`: "best", "ema" or "last"; with "best" also `"best_step"`).
     """
     exp = with_pk_batch(exp)
     dataset = load_dataset(exp)
     train_split = dataset["train"]
     print(f"train: {len(train_split)} crops of {train_split.num_ids} ids; {devices()}")
-    augment = AugmentConfig(pad=exp.augment_pad)
-    batches = ReIDBatches(train_split, exp.p, exp.k, seed=exp.train.seed, config=augment)
-    task = ReIDTask(exp, batches, pretrained)
-    result = train(task, exp.train, workdir, progress=progress)
-
-    extractor = ReIDExtractor(result.model, exp.model.input_size, result.model.embed_dim)
+    task = ReIDTask(exp, training_batches(exp, dataset), pretrained)
+    evaluator = validation_evaluator(exp, dataset) if exp.train.eval_every else None
+    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
+    model, chosen = final_model(result, exp.train.export_weights)
+    extractor = ReIDExtractor(model, exp.model.input_size, model.embed_dim)
     sets = {f"{exp.dataset}_test": (dataset["query"], dataset["gallery"])}
     for folder in map(pathlib.Path, eval_crops):
         crops = load_crops_folder(folder, tuple(exp.model.input_size))
         sets[folder.name] = query_gallery_split(crops)
-    evaluation = evaluate_sets(extractor, sets, baselines)
-    print(format_evaluation(evaluation))
+    scores = evaluate_sets(extractor, sets, baselines)
+    print(format_evaluation(scores))
+    evaluation = {**weights_record(result, chosen)}
+    evaluation.update(scores)
     write_evaluation(workdir, evaluation)
     extra = {}
     if export and tune_gate is not None:
         tuning = tune_gate(extractor)
         print(f"appearance gate of the longterm tracker:\n{tuning.table()}")
         extra["appearance_gate"] = tuning.to_json()
-    save = functools.partial(export_reid_model, result.model, task.model_config, **extra)
+    save = functools.partial(export_reid_model, model, task.model_config, **extra)
     export_run(
         export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
     )
     return evaluation
 
 
-__all__ = ["ReIDTask", "load_dataset", "train_and_evaluate", "with_pk_batch"]
+__all__ = [
+    "HEADLINE",
+    "ReIDTask",
+    "load_dataset",
+    "train_and_evaluate",
+    "training_batches",
+    "validation_evaluator",
+    "with_pk_batch",
+]

@@ -4,10 +4,12 @@
 
 `SegTask` is the loss (BCE of the logits against the full-resolution masks, or the
 coarse masks for the linear probe); the arrays come from jaxmot.seg.inputs.
-`train_and_evaluate` trains (resuming from WORKDIR/checkpoints), scores foreground IoU
-and mean IoU over foreground and background on the held-out split and, when
-`data.eval_davis` is set, on DAVIS (jaxmot.seg.evaluate), writes WORKDIR/eval.json and
-exports.
+`train_and_evaluate` trains (resuming from WORKDIR/checkpoints; with `train.eval_every`
+> 0, foreground IoU on the held-out split every K steps), scores foreground IoU and mean
+IoU over foreground and background on the held-out split and, when `data.eval_davis` is
+set, on DAVIS (jaxmot.seg.evaluate) with the `train.export_weights` weights, writes
+WORKDIR/eval.json and exports. `training_batches` builds the batches alone (e.g. to
+measure the input pipeline).
 """
 
 from __future__ import annotations
@@ -28,7 +30,17 @@ from jaxmot.seg.evaluate import evaluate_segmenter, format_scores
 from jaxmot.seg.inputs import LowInputs, check_experiment, load_samples
 from jaxmot.seg.model import SegmenterConfig, build_segmenter, segmentation_loss
 from jaxmot.train import train
-from jaxmot.train.experiment import devices, export_run, write_evaluation
+from jaxmot.train.experiment import (
+    devices,
+    export_run,
+    final_model,
+    weights_record,
+    write_evaluation,
+)
+from jaxmot.train.loop import Evaluator
+from jaxmot.train.precision import as_float32
+
+HEADLINE = "fg_iou"  # the metric that picks WORKDIR/best/ (train.best_metric overrides it)
 
 DAVIS_EVERY = 5  # every 5th frame of each DAVIS sequence is evaluated
 
@@ -46,7 +58,7 @@ class SegTask:
 
     def loss_fn(self, model, batch, rng):
         del rng
-        logits = model(batch["low"], batch["images"])
+        logits = as_float32(model(batch["low"], batch["images"]))  # bfloat16 compute: f32 loss
         target = batch["coarse"] if self.config.kind == "linear" else batch["masks"]
         loss = segmentation_loss(logits, target)
         accuracy = ((logits[..., 0] > 0) == (target > 0.5)).mean()
@@ -54,6 +66,41 @@ class SegTask:
 
     def batch(self, step: int):
         return self.batches.batch(step)
+
+
+def training_batches(exp: SegExperiment, lows: LowInputs | None = None) -> SegBatches:
+    """The batches `train_and_evaluate` trains `exp` on: `batch(step)` -> {"images"
+    [B, H, W, 3] uint8, "masks" [B, H, W] bool, "coarse" [B, h, w] float32 (patch max-pool),
+    "low" [B, h, w, C] float32} with B = train.batch_size (H, W: `data.crop` when set);
+    `arrays` holds the whole training split.
+
+    lows: the experiment's `LowInputs` (a new one, without progress bars, when None;
+    pass the one the held-out split is computed with to share its frozen ViT).
+
+    Raises ValueError for a PAC head whose patch differs from its features'.
+    """
+    check_experiment(exp)
+    lows = LowInputs(exp, progress=False) if lows is None else lows
+    arrays = lows(load_samples(exp.data, "train"))
+    return SegBatches(arrays, exp.train.batch_size, crop=exp.data.crop, seed=exp.data.seed)
+
+
+def validation_evaluator(exp: SegExperiment, val: SegArrays) -> Evaluator:
+    """What `train` evaluates every `train.eval_every` steps: {"fg_iou",
+    "mean_iou_fg_bg"} (dataset-level, the model at full resolution) on the held-out split
+    `val` (headline foreground IoU).
+
+    The held-out split is the one eval.json reports as `DATASET_val` (the synthetic
+    validation images, DAVIS `data.val_sequences`, obj_seg's test folder): the datasets
+    have no third split. DAVIS (`data.eval_davis`), the separate test, is never scored
+    during training.
+    """
+
+    def evaluate(model) -> dict[str, float]:
+        scores = evaluate_segmenter(model, exp.model.kind, val)["model"]
+        return {"fg_iou": scores["fg_iou"], "mean_iou_fg_bg": scores["mean_iou_fg_bg"]}
+
+    return Evaluator(evaluate, HEADLINE)
 
 
 def evaluation_sets(exp: SegExperiment, lows: LowInputs, val: SegArrays) -> dict[str, SegArrays]:
@@ -79,10 +126,16 @@ def train_and_evaluate(
 ) -> dict:
     """Train `exp` in `workdir`, evaluate, write WORKDIR/eval.json, export to `export`
     (with the evaluation, the experiment and `command`); returns the evaluation.
-    `data.epochs`, when set, replaces train.steps."""
-    check_experiment(exp)
+    `data.epochs`, when set, replaces train.steps.
+
+    With `train.eval_every` > 0 the held-out split is scored during training
+    (`validation_evaluator`, headline foreground IoU). The evaluation and the export use
+    the weights `train.export_weights` names (`final_model`); the evaluation records
+    which (`"weights"`: "best", "ema" or "last"; with "best" also `"best_step"`).
+    """
     lows = LowInputs(exp, progress)
-    train_arrays = lows(load_samples(exp.data, "train"))
+    batches = training_batches(exp, lows)
+    train_arrays = batches.arrays
     val_arrays = lows(load_samples(exp.data, "val"))
     if exp.data.epochs is not None:
         steps = math.ceil(exp.data.epochs * len(train_arrays) / exp.train.batch_size)
@@ -92,20 +145,28 @@ def train_and_evaluate(
         f"{train_arrays.masks.shape[1:]}, {len(val_arrays)} held out; {lows.description}; "
         f"{exp.train.steps} steps of {exp.train.batch_size}; {devices()}"
     )
-    batches = SegBatches(train_arrays, exp.train.batch_size, crop=exp.data.crop, seed=exp.data.seed)
-    result = train(SegTask(exp.model, batches), exp.train, workdir, progress=progress)
-
-    evaluation = {"inputs": lows.description}
+    evaluator = validation_evaluator(exp, val_arrays) if exp.train.eval_every else None
+    task = SegTask(exp.model, batches)
+    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
+    model, chosen = final_model(result, exp.train.export_weights)
+    evaluation = {"inputs": lows.description, **weights_record(result, chosen)}
     for name, arrays in evaluation_sets(exp, lows, val_arrays).items():
-        scores = evaluate_segmenter(result.model, exp.model.kind, arrays)
+        scores = evaluate_segmenter(model, exp.model.kind, arrays)
         evaluation[name] = {"images": len(arrays), **scores}
         print(format_scores(scores, f"{name} ({len(arrays)} images; dataset-level IoU)"))
     write_evaluation(workdir, evaluation)
-    save = functools.partial(export_segmenter, result.model)
+    save = functools.partial(export_segmenter, model)
     export_run(
         export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command
     )
     return evaluation
 
 
-__all__ = ["SegTask", "evaluation_sets", "train_and_evaluate"]
+__all__ = [
+    "HEADLINE",
+    "SegTask",
+    "evaluation_sets",
+    "train_and_evaluate",
+    "training_batches",
+    "validation_evaluator",
+]

@@ -29,6 +29,9 @@ from jaxmot.sot.synthetic import synthetic_sot_video
 ANNOTATIONS = pathlib.Path(__file__).resolve().parent / "annotations"
 TENNIS_GROUNDTRUTH = ANNOTATIONS / "tennis_groundtruth.txt"
 EVAL_SEED = 1_000_003  # generated evaluation videos: seeds disjoint from training's
+# Generated validation videos (evaluation during training): apart from the evaluation
+# videos (EVAL_SEED + i, i < 1_000_000) and from training's (seed pairs).
+VALIDATION_SEED = 2_000_003
 
 
 @dataclasses.dataclass
@@ -44,10 +47,14 @@ class EvalSequence:
         return f if isinstance(f, np.ndarray) else read_rgb(f)
 
 
-def synthetic_sequences(count: int, num_frames: int = 100, size=(240, 320)) -> list[EvalSequence]:
+def synthetic_sequences(
+    count: int, num_frames: int = 100, size=(240, 320), seed: int = EVAL_SEED
+) -> list[EvalSequence]:
+    """`count` generated videos, video i from seed `seed` + i (EVAL_SEED: the held-out
+    evaluation videos; VALIDATION_SEED: the validation videos)."""
     out = []
     for i in range(count):
-        frames, boxes = synthetic_sot_video(EVAL_SEED + i, num_frames, tuple(size))
+        frames, boxes = synthetic_sot_video(seed + i, num_frames, tuple(size))
         out.append(EvalSequence(f"synthetic{i:02d}", list(frames), boxes.astype(np.float64)))
     return out
 

@@ -368,9 +368,13 @@ class PairSampler:
         self.weights = weights / weights.sum()
         self._cache = _FrameCache(cache_frames)
 
-    def batch(self, step: int, batch_size: int) -> dict[str, np.ndarray]:
-        """The batch for `step` (module docstring for the fields)."""
+    def batch(self, step: int, batch_size: int, rows: slice | None = None) -> dict[str, np.ndarray]:
+        """The batch for `step` (module docstring for the fields); with `rows`, only those
+        rows of it (each pair has its own random stream, so a host of a multi-host run
+        builds its share alone)."""
         children = np.random.SeedSequence([self.seed, int(step)]).spawn(int(batch_size))
+        if rows is not None:
+            children = children[rows]
         samples = [self.sample(np.random.default_rng(c)) for c in children]
         return {k: np.stack([s[k] for s in samples]) for k in samples[0]}
 

@@ -9,7 +9,11 @@ config        TrainConfig / OptimizerConfig (frozen dataclasses), optax optimize
 overrides     `--workdir / --steps / --set KEY=VALUE / --cpu-devices` for any config
 mesh          data parallelism: one device mesh, batches sharded along "data"
 step          the pure, jitted train step (nnx.split / nnx.merge at the boundary)
-loop          train() and restore_model(): resume, logging, checkpoints
+loop          train() and restore_model(): resume, logging, checkpoints, evaluation
+              during training (Evaluator, WORKDIR/best/)
+input         batches built on worker threads (grain) and put on the devices ahead
+precision     bfloat16 compute with float32 parameters (train.compute_dtype)
+input_bench   host-side throughput of a task's input (`pipelines.bench input`)
 checkpoint    orbax training checkpoints, keep-last-N
 metrics_log   metrics.jsonl, safe against kills
 ema           parameter EMA kept in the optimizer state
@@ -30,13 +34,14 @@ from jaxmot.train.config import (
     make_optimizer,
     make_schedule,
 )
-from jaxmot.train.loop import Task, TrainResult, restore_model, train
+from jaxmot.train.loop import Evaluator, Task, TrainResult, restore_model, train
 from jaxmot.train.mesh import make_data_mesh, shard_batch
 from jaxmot.train.metrics_log import TIMING_FIELDS, read_records
 
 __all__ = [
     "TIMING_FIELDS",
     "Checkpoints",
+    "Evaluator",
     "OptimizerConfig",
     "Task",
     "TrainConfig",

@@ -72,15 +72,17 @@ class Checkpoints:
 
         Args:
           state: the model's nnx.State (all variables, not only params).
-          opt_state: the optax state.
+          opt_state: the optax state (None: a model-only checkpoint, e.g. the best one).
           meta: JSON-serialisable metadata (the loop stores step, data position, seed and
             config).
         """
-        args = ocp.args.Composite(
-            state=ocp.args.StandardSave(state),
-            opt_state=ocp.args.StandardSave(opt_state),
-            meta=ocp.args.JsonSave({"format": FORMAT_VERSION, **meta}),
-        )
+        items = {
+            "state": ocp.args.StandardSave(state),
+            "meta": ocp.args.JsonSave({"format": FORMAT_VERSION, **meta}),
+        }
+        if opt_state is not None:
+            items["opt_state"] = ocp.args.StandardSave(opt_state)
+        args = ocp.args.Composite(**items)
         # force: our loop decides when to save; orbax's own interval logic stays out of it.
         self._manager.save(step, args=args, force=True)
         self._manager.wait_until_finished()
@@ -107,6 +109,11 @@ class Checkpoints:
         restored = self._manager.restore(step, args=ocp.args.Composite(**items))
         opt_state = restored["opt_state"] if abstract_opt_state is not None else None
         return restored["state"], opt_state, dict(restored["meta"])
+
+    def meta(self, step: int) -> dict[str, Any]:
+        """The JSON metadata of checkpoint `step` alone."""
+        restored = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        return dict(restored["meta"])
 
     def restore_latest(
         self, abstract_state: Any, abstract_opt_state: Any | None = None
@@ -160,6 +167,71 @@ class Checkpoints:
         self._manager.close()
 
     def __enter__(self) -> Checkpoints:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+BEST_DIR = "best"
+
+
+class BestCheckpoint:
+    """WORKDIR/best/: the one model state with the best evaluation so far.
+
+    Args:
+      directory: the folder (created at the first save).
+      metric: the metric of the evaluations that decides, higher is better; a leading
+        "-" means lower is better. "" when there are no evaluations.
+
+    Resuming reads the kept checkpoint's value from its metadata, so a run killed and
+    restarted keeps the same best state; a tie keeps the earlier step.
+    """
+
+    def __init__(self, directory: str | os.PathLike, metric: str):
+        self.directory = pathlib.Path(directory)
+        self.metric, self.sign = (metric[1:], -1.0) if metric.startswith("-") else (metric, 1.0)
+        self._checkpoints: Checkpoints | None = None
+        self.step: int | None = None
+        self.value: float | None = None
+        if self.directory.is_dir():
+            self._checkpoints = Checkpoints(self.directory, keep=1)
+            self.step = self._checkpoints.latest_step()
+            if self.step is not None:
+                self.value = self._checkpoints.meta(self.step).get("best_value")
+
+    def offer(self, step: int, state: Any, scores: dict[str, float], meta: dict[str, Any]) -> bool:
+        """Keep `state` (a model state) if `scores[metric]` beats the kept one; True if kept.
+
+        Raises:
+          ValueError: the evaluation has no `metric`.
+        """
+        if self.metric not in scores:
+            raise ValueError(
+                f"train.best_metric={self.metric!r} is not a metric of the evaluation"
+                f" (it reports {sorted(scores)})"
+            )
+        value = self.sign * scores[self.metric]
+        if value != value or (self.value is not None and value <= self.value):  # NaN: never
+            return False
+        if self._checkpoints is None:
+            self._checkpoints = Checkpoints(self.directory, keep=1)
+        record = {"step": step, "best_metric": self.metric, "best_value": value, "eval": scores}
+        self._checkpoints.save(step, state, None, {**meta, **record})
+        self.step, self.value = step, value
+        return True
+
+    def restore(self, abstract_state: Any) -> tuple[int, Any] | None:
+        """(step, state) of the kept checkpoint; None when there is none."""
+        if self._checkpoints is None or self.step is None:
+            return None
+        return self.step, self._checkpoints.restore(self.step, abstract_state)[0]
+
+    def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
+
+    def __enter__(self) -> BestCheckpoint:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -42,6 +42,8 @@ E = TypeVar("E")
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+EXPORT_WEIGHTS = ("last", "best")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +98,17 @@ class TrainConfig:
     moving average of the parameters (`jaxmot.train.ema`); `TrainResult.ema_model` is
     the model with the averaged parameters. `profile_steps` > 0 records a `jax.profiler`
     trace of that many steps after the first (compiling) one into WORKDIR/profile/.
+
+    Input (jaxmot.train.input): `data_workers` threads build batches ahead of the step,
+    `prefetch` of them queued (0 workers: each batch is built in the loop's thread when
+    it is needed). Precision: `compute_dtype` "bfloat16" runs the convolutions, matmuls
+    and attention in bfloat16 while parameters, optimizer state, norms and losses stay
+    float32 (jaxmot.train.precision). Evaluation: every `eval_every` steps (0 = never)
+    the system's evaluation protocol runs on its validation data; the state with the
+    best `best_metric` (the system's headline metric when empty; higher is better, a
+    leading "-" means lower is better) is kept in WORKDIR/best/, and the trainers
+    evaluate and export the `export_weights` ("last": the final weights, their EMA when
+    kept; "best": WORKDIR/best/).
     """
 
     steps: int = 1000
@@ -109,6 +122,12 @@ class TrainConfig:
     tensorboard: bool = False
     ema_decay: float = 0.0
     profile_steps: int = 0
+    data_workers: int = 0
+    prefetch: int = 2
+    compute_dtype: str = "float32"
+    eval_every: int = 0
+    best_metric: str = ""
+    export_weights: str = "last"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
@@ -116,8 +135,17 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
-        if self.profile_steps < 0:
-            raise ValueError(f"profile_steps must be >= 0 (0 = off), got {self.profile_steps}")
+        for name in ("profile_steps", "data_workers", "prefetch", "eval_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(
+                f"compute_dtype must be one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}"
+            )
+        if self.export_weights not in EXPORT_WEIGHTS:
+            raise ValueError(
+                f"export_weights must be one of {EXPORT_WEIGHTS}, got {self.export_weights!r}"
+            )
 
 
 def make_schedule(cfg: OptimizerConfig, total_steps: int) -> optax.Schedule:

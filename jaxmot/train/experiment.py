@@ -139,13 +139,33 @@ def devices() -> str:
     return f"{jax.device_count()} {jax.default_backend()} device(s)"
 
 
-def final_model(result: TrainResult) -> tuple[nnx.Module, str]:
-    """(the model to evaluate and export, which weights it has): the EMA of the
-    parameters when training kept one (`train.ema_decay` > 0), "ema"; else the last
-    step's, "last"."""
+def final_model(result: TrainResult, weights: str = "last") -> tuple[nnx.Module, str]:
+    """(the model to evaluate and export, which weights it has).
+
+    weights: `train.export_weights`. "last": the EMA of the parameters when training
+      kept one (`train.ema_decay` > 0), "ema"; else the last step's, "last". "best": the
+      state kept in WORKDIR/best/ by the evaluations during training, "best".
+
+    Raises:
+      ValueError: "best" but the run kept no best state (no evaluation ran).
+    """
+    if weights == "best":
+        if result.best_model is None:
+            raise ValueError(
+                "train.export_weights=best but the run kept no best state: set train.eval_every > 0"
+            )
+        return result.best_model, "best"
     if result.ema_model is not None:
         return result.ema_model, "ema"
     return result.model, "last"
+
+
+def weights_record(result: TrainResult, weights: str) -> dict[str, Any]:
+    """What an evaluation records about the weights `final_model` chose:
+    {"weights": "best" | "ema" | "last"}, with "best_step" for "best"."""
+    if weights == "best":
+        return {"weights": weights, "best_step": result.best_step}
+    return {"weights": weights}
 
 
 def write_evaluation(workdir: str | os.PathLike, evaluation: dict) -> None:
@@ -196,5 +216,6 @@ __all__ = [
     "fit_warmup",
     "training_main",
     "training_parser",
+    "weights_record",
     "write_evaluation",
 ]

@@ -18,10 +18,20 @@ from jax.sharding import PartitionSpec as P
 DATA_AXIS = "data"
 
 
-def initialize_distributed() -> None:
-    """`jax.distributed.initialize()` once (it must run before JAX touches a device)."""
-    if not jax.distributed.is_initialized():
-        jax.distributed.initialize()
+def initialize_distributed(
+    coordinator: str | None = None, num_processes: int | None = None, process_id: int | None = None
+) -> None:
+    """`jax.distributed.initialize` once; it must run before JAX touches a device.
+
+    With no arguments JAX finds the cluster itself on TPU VMs and under SLURM, Open MPI,
+    Kubernetes or mpi4py; elsewhere give the coordinator's HOST:PORT, the number of
+    processes and this process's index (0 runs the coordinator).
+    """
+    if jax.distributed.is_initialized():
+        return
+    kwargs = {"coordinator_address": coordinator, "num_processes": num_processes,
+              "process_id": process_id}  # fmt: skip
+    jax.distributed.initialize(**{k: v for k, v in kwargs.items() if v is not None})
 
 
 def make_data_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -50,27 +60,51 @@ def check_batch_size(batch_size: int, mesh: Mesh) -> None:
         )
 
 
-def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
-    """Place the GLOBAL batch on the mesh, split along the leading axis.
+def process_rows(batch_size: int, mesh: Mesh) -> slice:
+    """The rows of a global batch of `batch_size` that this process's devices hold under
+    the batch sharding (all rows on a single host).
+
+    Raises:
+      ValueError: the mesh gives this process rows that are not one contiguous block.
+    """
+    indices = batch_sharding(mesh).addressable_devices_indices_map((batch_size,))
+    starts = sorted({index[0].indices(batch_size)[0] for index in indices.values()})
+    stops = sorted({index[0].indices(batch_size)[1] for index in indices.values()})
+    if starts[1:] != stops[:-1]:
+        raise ValueError(f"process {jax.process_index()} holds non-contiguous rows {starts}")
+    return slice(starts[0], stops[-1])
+
+
+def shard_batch(
+    batch: Mapping[str, np.ndarray], mesh: Mesh, global_rows: int | None = None
+) -> dict[str, jax.Array]:
+    """Place a batch on the mesh, split along the leading axis.
 
     Args:
-      batch: name -> [B, ...] host arrays, the same on every process (the loop's batches
-        are a pure function of the step, so each host can compute the global batch).
+      batch: name -> [B, ...] host arrays: the GLOBAL batch (every process may pass it;
+        each copies only the rows its devices hold), or, with `global_rows`, only this
+        process's rows (`process_rows(global_rows, mesh)`).
+      global_rows: the global batch size when `batch` holds this process's rows only.
 
     Returns:
-      name -> [B, ...] global jax.Arrays sharded with P("data").
+      name -> [global B, ...] global jax.Arrays sharded with P("data").
     """
     sharding = batch_sharding(mesh)
     n = mesh.devices.size
     out = {}
     for name, value in batch.items():
         value = np.asarray(value)
-        if value.ndim == 0 or value.shape[0] % n:
+        rows = global_rows if global_rows is not None else (value.shape[0] if value.ndim else 0)
+        if value.ndim == 0 or rows % n:
             raise ValueError(
                 f"batch[{name!r}] has shape {value.shape}: its leading axis must divide by"
                 f" the {n} devices"
             )
-        if jax.process_count() == 1:
+        if global_rows is not None:
+            out[name] = jax.make_array_from_process_local_data(
+                sharding, value, (global_rows, *value.shape[1:])
+            )
+        elif jax.process_count() == 1:
             out[name] = jax.device_put(value, sharding)
         else:
             # Each host copies only the rows its own devices hold, wherever the mesh
@@ -82,5 +116,20 @@ def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Ar
 
 
 def replicate(tree, mesh: Mesh):
-    """Put every array of `tree` on every device of `mesh`."""
-    return jax.device_put(tree, replicated(mesh))
+    """Put every array of `tree` on every device of `mesh`.
+
+    On several hosts an array already on one device cannot be `device_put` onto devices
+    of other processes, so each leaf goes through host memory (every process holds the
+    same value: the state is a function of the seed or of a checkpoint).
+    """
+    sharding = replicated(mesh)
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+
+    def put(x):
+        if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            data = jax.device_put(np.asarray(jax.random.key_data(x)), sharding)
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+        return jax.device_put(np.asarray(x), sharding)
+
+    return jax.tree.map(put, tree)

@@ -17,7 +17,7 @@ from typing import Any
 from jaxmot.core.atomic import atomic_open, json_safe
 
 # Wall-clock fields: the only ones that differ between two runs of the same config.
-TIMING_FIELDS = ("examples_per_sec", "time")
+TIMING_FIELDS = ("examples_per_sec", "data_wait_s", "step_s", "eval_s", "time")
 
 
 def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -99,9 +99,8 @@ class MetricsWriter:
         self._file.write(_line(record))
         self._file.flush()  # a killed process keeps every finished line
         if self._tb is not None:
-            for key, value in record.items():
-                if key != "step" and isinstance(value, int | float):
-                    self._tb.add_scalar(key, value, record["step"])
+            for key, value in _scalars(record).items():
+                self._tb.add_scalar(key, value, record["step"])
             self._tb.flush()
 
     def close(self) -> None:
@@ -111,6 +110,15 @@ class MetricsWriter:
         if self._tb is not None:
             self._tb.close()
             self._tb = None
+
+
+def _scalars(record: dict[str, Any]) -> dict[str, float]:
+    """The record's numbers by TensorBoard tag; an evaluation's metrics as "eval/<name>"."""
+    scalars = {k: v for k, v in record.items() if k != "step" and isinstance(v, int | float)}
+    for key, value in (record.get("eval") or {}).items():
+        if isinstance(value, int | float):
+            scalars[f"eval/{key}"] = value
+    return scalars
 
 
 def _tensorboard_writer(logdir: str | os.PathLike):

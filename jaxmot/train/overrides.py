@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from jaxmot.core.runtime import use_cpu_devices
+from jaxmot.train.mesh import initialize_distributed
 
 C = TypeVar("C")
 
@@ -28,19 +29,13 @@ _NONE = {"none", "null"}
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """Add `--workdir` (required), `--steps N`, repeatable `--set KEY=VALUE`,
-    `--cpu-devices N` and `--profile N` to `parser`."""
+    `--cpu-devices N`, `--profile N` and the multi-host flags (`--distributed`,
+    `--coordinator`, `--num-processes`, `--process-id`) to `parser`."""
     parser.add_argument(
         "--workdir", required=True, help="run directory: checkpoints, metrics.jsonl, config.json"
     )
     parser.add_argument("--steps", type=int, default=None, help="override the training steps")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field by dotted path, e.g. train.optimizer.learning_rate=1e-3",
-    )
+    add_set_arg(parser)
     parser.add_argument(
         "--cpu-devices", type=int, default=None, metavar="N",
         help="on CPU, split the host into N JAX devices (0: one per core) and shard each "
@@ -51,21 +46,60 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         help="write a jax.profiler trace of N steps after the first (compiling) one to "
              "WORKDIR/profile/ (TensorBoard's profile plugin or Perfetto read it)",
     )  # fmt: skip
+    hosts = parser.add_argument_group(
+        "several hosts", "one process per host (or per GPU); every process runs the same command"
+    )
+    hosts.add_argument(
+        "--distributed", action="store_true",
+        help="call jax.distributed.initialize() first and train on the devices of all "
+             "processes (same as --set train.distributed=true); on TPU VMs, SLURM, Open MPI "
+             "and Kubernetes JAX finds the other processes itself, elsewhere give the next "
+             "three flags",
+    )  # fmt: skip
+    hosts.add_argument("--coordinator", metavar="HOST:PORT",
+                       help="address of process 0, which every process connects to")  # fmt: skip
+    hosts.add_argument("--num-processes", type=int, metavar="N", help="number of processes")
+    hosts.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0..N-1")
+
+
+def add_set_arg(
+    parser: argparse.ArgumentParser,
+    help: str = "override a config field by dotted path, e.g. train.optimizer.learning_rate=1e-3",
+) -> None:
+    """Add the repeatable `--set KEY=VALUE` (into `args.overrides`; `apply_overrides`)."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
 
 
 def apply_args(config: C, args: argparse.Namespace, steps_key: str = "steps") -> C:
     """`config` with the `--set` overrides of `args`, then `--steps` (at `steps_key`).
-    Also applies `--cpu-devices` (call this before JAX runs anything)."""
+    Also applies `--cpu-devices`, `--profile` and `--distributed` (which initializes
+    jax.distributed here, with `--coordinator` / `--num-processes` / `--process-id` when
+    given): call this before JAX runs anything."""
     if getattr(args, "cpu_devices", None) is not None:
         use_cpu_devices(args.cpu_devices)
     config = apply_overrides(config, list(args.overrides or []))
     if args.steps is not None:
         config = apply_overrides(config, [f"{steps_key}={args.steps}"])
+    prefix = steps_key.rpartition(".")[0]  # "train" for an experiment, "" for a TrainConfig
     if getattr(args, "profile", None) is not None:
-        prefix = steps_key.rpartition(".")[0]  # "train" for an experiment, "" for a TrainConfig
-        key = f"{prefix}.profile_steps" if prefix else "profile_steps"
-        config = apply_overrides(config, [f"{key}={args.profile}"])
+        config = apply_overrides(config, [f"{_key(prefix, 'profile_steps')}={args.profile}"])
+    if getattr(args, "distributed", False):
+        config = apply_overrides(config, [f"{_key(prefix, 'distributed')}=true"])
+    train = functools.reduce(getattr, prefix.split("."), config) if prefix else config
+    if getattr(train, "distributed", False):
+        # Before anything touches a device: jax.distributed.initialize must come first.
+        initialize_distributed(
+            getattr(args, "coordinator", None),
+            getattr(args, "num_processes", None),
+            getattr(args, "process_id", None),
+        )
     return config
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
 
 
 def apply_overrides(config: C, overrides: Sequence[str]) -> C:

@@ -11,6 +11,7 @@ import pytest
 
 from jaxmot.train import train
 from jaxmot.train.config import TrainConfig
+from jaxmot.train.loop import Evaluator
 from jaxmot.train.metrics_log import read_records
 from jaxmot.train.overrides import add_config_args, apply_args
 
@@ -35,8 +36,11 @@ def read_events(path):
 
 def test_tensorboard_events_hold_the_metrics_log(tmp_path):
     config = tiny_task.tiny_config(6, 8, 2, 6, 1)  # steps, batch, log, checkpoint, keep
-    config = dataclasses.replace(config, tensorboard=True)
-    train(tiny_task.TinyTask(config.batch_size), config, tmp_path, progress=False)
+    config = dataclasses.replace(config, tensorboard=True, eval_every=3)
+    evaluator = Evaluator(lambda model: {"score": float(model.fc2.bias[0])}, "score")
+    train(
+        tiny_task.TinyTask(config.batch_size), config, tmp_path, progress=False, evaluator=evaluator
+    )
 
     (events_file,) = (tmp_path / "tensorboard").glob("events.out.tfevents.*")
     scalars = {}
@@ -44,10 +48,15 @@ def test_tensorboard_events_hold_the_metrics_log(tmp_path):
         for value in event.summary.value:
             scalars[(value.tag, event.step)] = value.simple_value
     records = read_records(tmp_path / "metrics.jsonl")
-    assert [r["step"] for r in records] == [2, 4, 6]
+    assert [r["step"] for r in records if "loss" in r] == [2, 4, 6]
+    assert [r["step"] for r in records if "eval" in r] == [3, 6]
     for record in records:
-        for key in ("loss", "learning_rate", "mae"):
-            assert scalars[(key, record["step"])] == pytest.approx(record[key], rel=1e-6)
+        for key in ("loss", "learning_rate", "mae", "data_wait_s", "step_s"):
+            if key in record:
+                assert scalars[(key, record["step"])] == pytest.approx(record[key], rel=1e-6)
+        if "eval" in record:
+            got = scalars[("eval/score", record["step"])]
+            assert got == pytest.approx(record["eval"]["score"], rel=1e-6)
 
 
 def test_profile_traces_steps_after_the_first(tmp_path, capsys):

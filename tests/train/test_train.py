@@ -23,6 +23,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,6 +82,12 @@ def _env(cache: pathlib.Path, devices: int = 1) -> dict[str, str]:
     env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
     return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _popen(workdir: pathlib.Path, cache: pathlib.Path, *args: str, devices: int = 1):
@@ -179,9 +186,49 @@ def test_sharded_equals_single_device(tmp_path, compile_cache):
         np.testing.assert_allclose(s4[name], s1[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
-def test_kill_and_resume_matches_uninterrupted(tmp_path, reference_run, compile_cache):
+def test_two_processes_train_as_one_with_four_devices(tmp_path, compile_cache):
+    """`--distributed` on two local processes of two CPU devices each (JAX's gloo
+    collectives): each builds only its rows of every batch (`batch_rows`), and the run
+    equals one process with four devices; one metrics.jsonl and one set of checkpoints."""
+    common = ("--steps", "4", "--set", "checkpoint_every=2")
+    one = _popen(tmp_path / "one", compile_cache, *common, devices=4)
+    port = _free_port()
+    hosts = [
+        _popen(
+            tmp_path / "two",
+            compile_cache,
+            *common,
+            "--distributed",
+            "--coordinator",
+            f"127.0.0.1:{port}",
+            "--num-processes",
+            "2",
+            "--process-id",
+            str(i),
+            devices=2,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    outs = [_finish(p, timeout=300) for p in hosts]
+    _finish(one, timeout=300)
+    assert "devices 4" in outs[0] and "process 1 of 2" in outs[1], outs
+    assert "batch_sharding P('data',) 2" in outs[1], outs[1]  # 2 of the 4 shards are local
+    loss2, loss1 = _losses(tmp_path / "two"), _losses(tmp_path / "one")
+    assert sorted(loss2) == [1, 2, 3, 4]
+    np.testing.assert_allclose([loss2[s] for s in loss1], list(loss1.values()), rtol=1e-5)
+    s2, s1 = np.load(tmp_path / "two/final_state.npz"), np.load(tmp_path / "one/final_state.npz")
+    for name in s1.files:
+        np.testing.assert_allclose(s2[name], s1[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert Checkpoints(tmp_path / "two/checkpoints", read_only=True).steps() == [2, 4]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_kill_and_resume_matches_uninterrupted(tmp_path, reference_run, compile_cache, workers):
+    """Killed anywhere and resumed, a run with batches built on worker threads (queued
+    ahead of the step) equals the uninterrupted single-threaded reference."""
     workdir = tmp_path / "killed"
-    cmd = ("--step-sleep", "0.04")  # slow enough to be killed in the middle
+    # slow enough to be killed in the middle
+    cmd = ("--step-sleep", "0.04", "--set", f"data_workers={workers}", "--set", "prefetch=3")
     proc = _popen(workdir, compile_cache, *cmd)
     _kill_when(lambda: max(_losses(workdir), default=0) >= 25, proc)
     killed_at = max(_losses(workdir))

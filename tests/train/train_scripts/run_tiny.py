@@ -2,6 +2,7 @@
 
     python tests/train/train_scripts/run_tiny.py --workdir W [--steps N] [--set K=V ...]
         [--step-sleep S] [--hang-in-save STEP] [--check-indivisible]
+        [--distributed --coordinator HOST:PORT --num-processes N --process-id I]
 
 Prints the device count and the batch sharding, writes W/final_state.npz at the end.
 --hang-in-save STEP makes orbax stop inside the save of STEP, after its files are written
@@ -68,8 +69,11 @@ def main() -> None:
         hang_in_save(args.hang_in_save, workdir)
 
     result = train(task, config, workdir, progress=False)
-    np.savez(workdir / "final_state.npz", **flat_state(result.model))
-    print("done", result.step, flush=True)
+    if jax.process_index() == 0:
+        np.savez(workdir / "final_state.npz", **flat_state(result.model))
+    print(
+        "done", result.step, "process", jax.process_index(), "of", jax.process_count(), flush=True
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import numpy as np
 from flax import nnx
 
 from jaxmot.train.config import OptimizerConfig, TrainConfig
+from jaxmot.train.precision import as_float32
 
 IN_DIM, HIDDEN = 8, 16
 
@@ -48,7 +49,7 @@ class TinyTask:
         return TinyModel(rngs, self.hidden)
 
     def loss_fn(self, model, batch, rng):
-        pred = model(batch["x"], rng)
+        pred = as_float32(model(batch["x"], rng))
         err = pred - batch["y"]
         return jnp.mean(err**2), {"mae": jnp.mean(jnp.abs(err))}
 
@@ -60,11 +61,17 @@ class TinyTask:
         y = np.sin(x @ self.w) + 0.1 * rng.normal(size=self.batch_size).astype(np.float32)
         return {"x": x, "y": y.astype(np.float32)}
 
+    def batch_rows(self, step: int, rows: slice) -> dict[str, np.ndarray]:
+        """This process's rows of `batch(step)` (a multi-host run's own share)."""
+        return {name: value[rows] for name, value in self.batch(step).items()}
+
 
 def flat_state(model: nnx.Module) -> dict[str, np.ndarray]:
     """Every variable of `model` (params and BatchNorm statistics) by dotted path."""
+    # addressable_data(0): a replicated array of a multi-host run is not fully
+    # addressable from one process, but every device holds all of it.
     return {
-        ".".join(map(str, path)): np.asarray(value)
+        ".".join(map(str, path)): np.asarray(value.addressable_data(0))
         for path, value in nnx.to_flat_state(nnx.state(model))
     }
 
