@@ -59,11 +59,16 @@ class JDEDataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class JDEExperiment:
+    """darknet_weights: a Darknet binary weights file the model starts from (the official
+    training starts from the ImageNet backbone `darknet53.conv.74`;
+    jaxmot.jde.darknet_weights); None trains from scratch."""
+
     model: JDEConfig = JDEConfig.small()
     detector: JDEDetectorConfig = JDEDetectorConfig()
     tracker: JDETrackerConfig = JDETrackerConfig()
     train: TrainConfig = TrainConfig()
     data: JDEDataConfig = JDEDataConfig()
+    darknet_weights: str | None = None
 
 
 def synthetic_small() -> JDEExperiment:
@@ -91,10 +96,11 @@ def mixture_full() -> JDEExperiment:
     50 % and 75 % (here: once, at 50 %, the `step` schedule has one period), 1000
     warm-up steps (linear here; the official burn-in is (i / 1000)^4). Point
     `data.jde_root` at the folder holding the datasets and list the official `.train`
-    files:
+    files. The official training starts from the ImageNet Darknet-53 backbone
+    (`darknet53.conv.74`, Darknet's binary format; `--set darknet_weights=PATH`):
 
     python -m pipelines.train_jde --config mixture_full --workdir runs/jde_full \\
-        --set data.jde_root=/data/jde \\
+        --set darknet_weights=/data/darknet53.conv.74 --set data.jde_root=/data/jde \\
         --set data.jde_lists=JDE/data/caltech.train,JDE/data/citypersons.train,\\
     JDE/data/cuhksysu.train,JDE/data/prw.train,JDE/data/eth.train,JDE/data/mot17.train
     """

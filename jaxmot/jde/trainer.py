@@ -33,6 +33,7 @@ from jaxmot.jde.benchmark import (
 )
 from jaxmot.jde.checkpoint import export_jde
 from jaxmot.jde.configs import JDEExperiment
+from jaxmot.jde.darknet_weights import load_darknet_weights
 from jaxmot.jde.data import JDEBatches
 from jaxmot.jde.model import JDE
 from jaxmot.jde.ops import anchors_for_size, jde_loss
@@ -64,7 +65,10 @@ class JDETask:
         self.anchors = jnp.asarray(anchors_for_size(exp.model.width, exp.model.height))
 
     def init_model(self, rngs: nnx.Rngs):
-        return JDE(self.model_config, rngs=rngs)
+        model = JDE(self.model_config, rngs=rngs)
+        if self.exp.darknet_weights:
+            load_darknet_weights(model, self.exp.darknet_weights)
+        return model
 
     def loss_fn(self, model, batch, rng):
         del rng  # no dropout in JDE
