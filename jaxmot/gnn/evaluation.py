@@ -4,9 +4,10 @@ After training, `evaluate_trackers` tunes `longterm`'s appearance gate and the g
 patience (PATIENCE_CANDIDATES, by pooled IDF1) on the training sequences, then
 `track_held_out` tracks the held-out sequences with every tracker spec on the same
 detections and features at each embedding noise of EVAL_NOISE, with the default
-detector model (`held_out_inputs`; `track_gnn` tracks such inputs with the gnn alone,
-the evaluation during training). A spec is NAME[-pPATIENCE][-gGATE] (`parse_tracker_spec`); `iou`,
-`longterm` and `jde` come from jaxmot.core.registry, `gnn` is the model under test.
+detector model (`held_out_inputs`; `track_gnn` tracks such inputs with the gnn alone:
+the evaluation during training). A spec is NAME[-pPATIENCE][-gGATE]
+(`parse_tracker_spec`); `iou`, `longterm` and `jde` come from jaxmot.core.registry,
+`gnn` is the model under test.
 
 Two pieces belong to jaxmot.mot, which this package does not import, so the caller
 passes them: an `Oracle` (perfect association fed gt identities: the ceiling of any

@@ -46,12 +46,10 @@ from jaxmot.gnn.message_passing import association_loss
 from jaxmot.gnn.model import AssociationGNN, pair_labels
 from jaxmot.gnn.sequences import as_tracking_input, source_sequences, training_sequences
 from jaxmot.gnn.tracker import GNNTrackerConfig
-from jaxmot.train import train
 from jaxmot.train.experiment import (
     devices,
     export_run,
-    final_model,
-    weights_record,
+    train_and_pick,
     write_evaluation,
 )
 from jaxmot.train.loop import Evaluator
@@ -211,7 +209,7 @@ def train_and_evaluate(
     With `train.eval_every` > 0 the gnn is scored on the validation sequences during
     training (`validation_evaluator`, headline IDF1, with `lost_min_hits`). The
     evaluation and the export use the weights `train.export_weights` names
-    (`final_model`); the evaluation records which (`"weights"`: "best", "ema" or "last";
+    (`train_and_pick`); the evaluation records which (`"weights"`: "best", "ema" or "last";
     with "best" also `"best_step"`).
     """
     if evaluate and (tune_gate is None or oracle is None):
@@ -228,13 +226,13 @@ def train_and_evaluate(
             f"train: {len(train_seqs)} labelled sequences ({len(train_sources)} sources x "
             f"{exp.data.draws} draws), {detections} detections; {devices()}"
         )
-        evaluator = None
-        if exp.train.eval_every:
-            evaluator = validation_evaluator(exp, val_sources, extractor, gnn_config)
-        task = GNNTask(exp, data)
-        result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
-        model, chosen = final_model(result, exp.train.export_weights)
-        evaluation = {**weights_record(result, chosen)}
+        result, model, evaluation = train_and_pick(
+            GNNTask(exp, data),
+            exp.train,
+            workdir,
+            progress=progress,
+            evaluator=lambda: validation_evaluator(exp, val_sources, extractor, gnn_config),
+        )
 
         if evaluate:
             # The gate and patience are tuned on the first draw of each training source:

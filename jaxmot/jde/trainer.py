@@ -38,12 +38,10 @@ from jaxmot.jde.data import JDEBatches
 from jaxmot.jde.model import JDE
 from jaxmot.jde.ops import anchors_for_size, jde_loss
 from jaxmot.jde.sources import JDEListSource, MOTSource, SyntheticSource
-from jaxmot.train import train
 from jaxmot.train.experiment import (
     devices,
     export_run,
-    final_model,
-    weights_record,
+    train_and_pick,
     write_evaluation,
 )
 from jaxmot.train.loop import Evaluator
@@ -178,7 +176,7 @@ def train_and_evaluate(
 
     With `train.eval_every` > 0 the validation scenes are scored during training
     (`validation_evaluator`, headline the jde tracker's IDF1); the evaluation and the
-    export use the weights `train.export_weights` names (`final_model`).
+    export use the weights `train.export_weights` names (`train_and_pick`).
 
     Raises ValueError / FileNotFoundError for bad data or config.
     """
@@ -191,11 +189,13 @@ def train_and_evaluate(
         f"JDE {m.width}x{m.height}: {names}; {exp.train.steps} steps of "
         f"{exp.train.batch_size}; {devices()}"
     )
-    evaluator = validation_evaluator(exp) if exp.train.eval_every else None
-    task = JDETask(exp, batches)
-    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
-    model, chosen = final_model(result, exp.train.export_weights)
-    evaluation = {**weights_record(result, chosen)}
+    result, model, evaluation = train_and_pick(
+        JDETask(exp, batches),
+        exp.train,
+        workdir,
+        progress=progress,
+        evaluator=lambda: validation_evaluator(exp),
+    )
     if evaluate:
         evaluation.update(evaluate_jde(model, exp, progress=progress))
         print(format_jde_eval(evaluation))

@@ -51,12 +51,10 @@ from jaxmot.reid.extractor import ReIDExtractor
 from jaxmot.reid.metric_learning import batch_hard_triplet_loss, cross_entropy_with_label_smoothing
 from jaxmot.reid.model import build_reid_model
 from jaxmot.reid.resnet_convert import load_torchvision_resnet
-from jaxmot.train import train
 from jaxmot.train.experiment import (
     devices,
     export_run,
-    final_model,
-    weights_record,
+    train_and_pick,
     write_evaluation,
 )
 from jaxmot.train.loop import Evaluator
@@ -186,7 +184,7 @@ def train_and_evaluate(
 
     With `train.eval_every` > 0 the held-out split is scored during training
     (`validation_evaluator`, headline rank-1). The evaluation and the export use the
-    weights `train.export_weights` names (`final_model`); the evaluation records which
+    weights `train.export_weights` names (`train_and_pick`); the evaluation records which
     (`"weights"`: "best", "ema" or "last"; with "best" also `"best_step"`).
     """
     exp = with_pk_batch(exp)
@@ -194,9 +192,13 @@ def train_and_evaluate(
     train_split = dataset["train"]
     print(f"train: {len(train_split)} crops of {train_split.num_ids} ids; {devices()}")
     task = ReIDTask(exp, training_batches(exp, dataset), pretrained)
-    evaluator = validation_evaluator(exp, dataset) if exp.train.eval_every else None
-    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
-    model, chosen = final_model(result, exp.train.export_weights)
+    result, model, evaluation = train_and_pick(
+        task,
+        exp.train,
+        workdir,
+        progress=progress,
+        evaluator=lambda: validation_evaluator(exp, dataset),
+    )
     extractor = ReIDExtractor(model, exp.model.input_size, model.embed_dim)
     sets = {f"{exp.dataset}_test": (dataset["query"], dataset["gallery"])}
     for folder in map(pathlib.Path, eval_crops):
@@ -204,7 +206,6 @@ def train_and_evaluate(
         sets[folder.name] = query_gallery_split(crops)
     scores = evaluate_sets(extractor, sets, baselines)
     print(format_evaluation(scores))
-    evaluation = {**weights_record(result, chosen)}
     evaluation.update(scores)
     write_evaluation(workdir, evaluation)
     extra = {}

@@ -29,12 +29,10 @@ from jaxmot.seg.data import load_davis
 from jaxmot.seg.evaluate import evaluate_segmenter, format_scores
 from jaxmot.seg.inputs import LowInputs, check_experiment, load_samples
 from jaxmot.seg.model import SegmenterConfig, build_segmenter, segmentation_loss
-from jaxmot.train import train
 from jaxmot.train.experiment import (
     devices,
     export_run,
-    final_model,
-    weights_record,
+    train_and_pick,
     write_evaluation,
 )
 from jaxmot.train.loop import Evaluator
@@ -130,7 +128,7 @@ def train_and_evaluate(
 
     With `train.eval_every` > 0 the held-out split is scored during training
     (`validation_evaluator`, headline foreground IoU). The evaluation and the export use
-    the weights `train.export_weights` names (`final_model`); the evaluation records
+    the weights `train.export_weights` names (`train_and_pick`); the evaluation records
     which (`"weights"`: "best", "ema" or "last"; with "best" also `"best_step"`).
     """
     lows = LowInputs(exp, progress)
@@ -145,11 +143,14 @@ def train_and_evaluate(
         f"{train_arrays.masks.shape[1:]}, {len(val_arrays)} held out; {lows.description}; "
         f"{exp.train.steps} steps of {exp.train.batch_size}; {devices()}"
     )
-    evaluator = validation_evaluator(exp, val_arrays) if exp.train.eval_every else None
-    task = SegTask(exp.model, batches)
-    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
-    model, chosen = final_model(result, exp.train.export_weights)
-    evaluation = {"inputs": lows.description, **weights_record(result, chosen)}
+    result, model, chosen = train_and_pick(
+        SegTask(exp.model, batches),
+        exp.train,
+        workdir,
+        progress=progress,
+        evaluator=lambda: validation_evaluator(exp, val_arrays),
+    )
+    evaluation = {"inputs": lows.description, **chosen}
     for name, arrays in evaluation_sets(exp, lows, val_arrays).items():
         scores = evaluate_segmenter(model, exp.model.kind, arrays)
         evaluation[name] = {"images": len(arrays), **scores}

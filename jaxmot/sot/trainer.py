@@ -36,12 +36,10 @@ from jaxmot.sot.model import ETTrack
 from jaxmot.sot.pairs import PairSampler, sources_from_config
 from jaxmot.sot.results_io import format_table
 from jaxmot.sot.tracker import SOTTracker
-from jaxmot.train import train
 from jaxmot.train.experiment import (
     devices,
     export_run,
-    final_model,
-    weights_record,
+    train_and_pick,
     write_evaluation,
 )
 from jaxmot.train.loop import Evaluator
@@ -161,18 +159,20 @@ def train_and_evaluate(
 
     With `train.eval_every` > 0 the tracker is scored on the validation videos during
     training (`validation_evaluator`, headline success AUC); the evaluation and the
-    export use the weights `train.export_weights` names (`final_model`).
+    export use the weights `train.export_weights` names (`train_and_pick`).
     """
     batches = training_batches(exp)
     print(
         f"E.T.Track: {batches.sources}; {exp.train.steps} steps of {exp.train.batch_size}; "
         f"{devices()}"
     )
-    evaluator = validation_evaluator(exp) if exp.train.eval_every else None
-    task = SOTTask(exp, batches)
-    result = train(task, exp.train, workdir, progress=progress, evaluator=evaluator)
-    model, chosen = final_model(result, exp.train.export_weights)
-    evaluation = {**weights_record(result, chosen)}
+    result, model, evaluation = train_and_pick(
+        SOTTask(exp, batches),
+        exp.train,
+        workdir,
+        progress=progress,
+        evaluator=lambda: validation_evaluator(exp),
+    )
     if evaluate:
         scores = evaluate_tracker(model, exp)
         print(format_table({k: v for k, v in scores.items() if k != "fps"}))

@@ -8,9 +8,11 @@ A training program (`pipelines/train_*.py`) is
     args, exp = parse_experiment(parser, get_config, argv)
     train_and_evaluate(exp, args.workdir, ..., **run_options(args, "pipelines.train_x", argv))
 
-and a trainer ends its run with
+and a trainer trains and ends its run with
 
-    model, weights = final_model(result)         # the EMA of the weights when kept
+    result, model, evaluation = train_and_pick(  # best / EMA / last weights, as
+        task, exp.train, workdir, progress=progress,   # train.export_weights says
+        evaluator=lambda: validation_evaluator(exp))   # (built if train.eval_every)
     ...                                          # the system's evaluation
     write_evaluation(workdir, evaluation)        # WORKDIR/eval.json
     save = functools.partial(export_x, model)    # the system's export
@@ -31,8 +33,9 @@ import jax
 from flax import nnx
 
 from jaxmot.core.atomic import atomic_write_json
+from jaxmot.train.config import TrainConfig
 from jaxmot.train.export import command_line
-from jaxmot.train.loop import TrainResult
+from jaxmot.train.loop import Evaluator, Task, TrainResult, train
 from jaxmot.train.overrides import add_config_args, apply_args
 
 E = TypeVar("E")
@@ -160,12 +163,36 @@ def final_model(result: TrainResult, weights: str = "last") -> tuple[nnx.Module,
     return result.model, "last"
 
 
-def weights_record(result: TrainResult, weights: str) -> dict[str, Any]:
-    """What an evaluation records about the weights `final_model` chose:
-    {"weights": "best" | "ema" | "last"}, with "best_step" for "best"."""
+def train_and_pick(
+    task: Task,
+    config: TrainConfig,
+    workdir: str | os.PathLike,
+    *,
+    progress: bool,
+    evaluator: Callable[[], Evaluator],
+) -> tuple[TrainResult, nnx.Module, dict[str, Any]]:
+    """`train` a system's task, then pick the weights it evaluates and exports.
+
+    evaluator: builds the system's evaluation during training; called only when
+      `config.eval_every` > 0 (building it may render validation data).
+
+    Returns:
+      (the TrainResult, the model `final_model` picks for `config.export_weights`, the
+      record of that choice for eval.json: {"weights": "best" | "ema" | "last"}, with
+      "best_step" for "best").
+    """
+    result = train(
+        task,
+        config,
+        workdir,
+        progress=progress,
+        evaluator=evaluator() if config.eval_every else None,
+    )
+    model, weights = final_model(result, config.export_weights)
+    record = {"weights": weights}
     if weights == "best":
-        return {"weights": weights, "best_step": result.best_step}
-    return {"weights": weights}
+        record["best_step"] = result.best_step
+    return result, model, record
 
 
 def write_evaluation(workdir: str | os.PathLike, evaluation: dict) -> None:
@@ -215,7 +242,7 @@ __all__ = [
     "run_program",
     "fit_warmup",
     "training_main",
+    "train_and_pick",
     "training_parser",
-    "weights_record",
     "write_evaluation",
 ]

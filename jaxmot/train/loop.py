@@ -195,14 +195,14 @@ def train(
                 jax.block_until_ready(metrics)
                 done = step + 1
                 if done % config.log_every == 0 or done == config.steps:
-                    record = _record(done, jax.device_get(metrics), config.batch_size, clock)
-                    interval = record.pop("interval_s")
+                    lap = clock.lap(done)
+                    record = _record(done, jax.device_get(metrics), config.batch_size, lap)
                     writer.write(record)
                     history.append(record)
                     bar.set_postfix(
                         loss=f"{record['loss']:.4g}",
                         ex_s=f"{record['examples_per_sec']:.0f}",
-                        wait=f"{record['data_wait_s'] / max(interval, 1e-9):.0%}",
+                        wait=f"{lap['data_wait_s'] / max(lap['interval_s'], 1e-9):.0%}",
                         refresh=False,
                     )
                 if done % config.checkpoint_every == 0 or done == config.steps:
@@ -312,16 +312,16 @@ def _check_batch(batch: dict[str, np.ndarray], batch_size: int, step: int) -> No
             )
 
 
-def _record(step: int, metrics: dict[str, Any], batch_size: int, clock: _Clock) -> dict[str, Any]:
-    """The metrics.jsonl row of `step`; "interval_s" (the lap's wall time) is for the
-    progress bar only."""
+def _record(
+    step: int, metrics: dict[str, Any], batch_size: int, lap: dict[str, float]
+) -> dict[str, Any]:
+    """The metrics.jsonl row of `step`, with the timing of `lap` (`_Clock.lap`)."""
     record: dict[str, Any] = {"step": step, "loss": float(metrics["loss"])}
     record["learning_rate"] = float(metrics["learning_rate"])
     record.update({k: float(v) for k, v in sorted(metrics.items()) if k not in record})
-    lap = clock.lap(step)
     record["examples_per_sec"] = lap["steps"] * batch_size / max(lap["interval_s"], 1e-9)
     record["data_wait_s"], record["step_s"] = lap["data_wait_s"], lap["step_s"]
-    record["time"], record["interval_s"] = lap["time"], lap["interval_s"]
+    record["time"] = lap["time"]
     return record
 
 

@@ -47,7 +47,7 @@ def as_float32(tree: Any) -> Any:
     """Every floating array of `tree` as float32 (the model's outputs before a loss)."""
 
     def cast(x):
-        if isinstance(x, jax.Array | jnp.ndarray) and jnp.issubdtype(x.dtype, jnp.floating):
+        if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.floating):
             return x.astype(jnp.float32)
         return x
 
