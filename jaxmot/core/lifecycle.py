@@ -11,10 +11,18 @@ States, as in JDE (Zhongdao/Towards-Realtime-MOT) and ByteTrack (ifzhang/ByteTra
   SORT does, since no history exists yet to confirm them against. An unconfirmed
   track that misses a frame is removed at once. (FairMOT and ByteTrack confirm only
   frame-1 tracks at birth; JDE's `activate` confirms none, so it reports nothing on frame 1.)
-* A LOST track is kept `int(max_lost * frame_rate / 30)` frames (the "track buffer",
-  given at 30 fps; `scale_with_frame_rate=False` keeps it a frame count) and can be
-  re-found with its old id; `max_lost = 0` removes a track at its first miss (as the
-  ReIDHungarian tracker, `reid`, does).
+* A LOST track is kept while `inactive <= max_lost_frames` and can be re-found with its
+  old id; `max_lost = 0` removes a track at its first miss (as the ReIDHungarian
+  tracker, `reid`, does). `max_lost` is the "track buffer" given at 30 fps and scaled to
+  the sequence's frame rate (`scale_with_frame_rate=False` keeps it a frame count, as
+  SORT's max_age and the tracking exercise's patience are). The scaled buffer is
+  rounded by `frame_rate_rounding`:
+    "round" (default): to the nearest frame, halves up, and at least 1 when max_lost > 0,
+      so a positive buffer never becomes 0 at a low frame rate (20 at 14 fps: 9; at
+      25 fps: 17; at 1 fps: 1);
+    "floor": `int(frame_rate / 30 * max_lost)`, JDE's and ByteTrack's own rule (their
+      `buffer_size`), which ByteTrack-style trackers (`jde`) keep to match the originals
+      (20 at 14 fps: 9; at 25 fps: 16; at 1 fps: 0, a track dies at its first miss).
 * Only TRACKED tracks matched in the current frame are reported, with the box of the
   matched detection (`report_box="detection"`, as SORT's near-noiseless filter
   effectively does) or the corrected Kalman state (`"kalman"`, DeepSORT/JDE).
@@ -29,11 +37,14 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import math
 
 import numpy as np
 
 from jaxmot.core import boxes as box_ops
 from jaxmot.core.kalman_bank import KalmanBank
+
+FRAME_RATE_ROUNDINGS = ("round", "floor")
 
 
 class TrackState(enum.IntEnum):
@@ -58,6 +69,9 @@ class LifecycleConfig:
     # Scale max_lost by frame_rate / 30 (JDE/ByteTrack: int(frame_rate / 30 * buffer));
     # off for trackers whose patience is a frame count (SORT's max_age).
     scale_with_frame_rate: bool = True
+    # How the scaled buffer is rounded (module doc): "round" (nearest, at least 1 frame
+    # when max_lost > 0) or "floor" (JDE/ByteTrack's int()).
+    frame_rate_rounding: str = "round"
 
     def __post_init__(self):
         if self.min_hits < 1:
@@ -66,6 +80,39 @@ class LifecycleConfig:
             raise ValueError(f"max_lost must be >= 0, got {self.max_lost}")
         if self.report_box not in ("detection", "kalman"):
             raise ValueError(f"report_box must be 'detection' or 'kalman', got {self.report_box!r}")
+        if self.frame_rate_rounding not in FRAME_RATE_ROUNDINGS:
+            raise ValueError(
+                f"LifecycleConfig.frame_rate_rounding must be one of {FRAME_RATE_ROUNDINGS}, "
+                f"got {self.frame_rate_rounding!r}"
+            )
+
+    def lost_frames(self, frame_rate: float = 30.0) -> int:
+        """Frames a LOST track is kept at `frame_rate` (kept while inactive <= this)."""
+        if not self.scale_with_frame_rate or self.max_lost == 0:
+            return self.max_lost
+        if frame_rate <= 0:
+            raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
+        if self.frame_rate_rounding == "floor":
+            return int(frame_rate / 30.0 * self.max_lost)
+        # Halves round up (not Python's round-half-to-even), so the rule is easy to state.
+        return max(1, math.floor(self.max_lost * frame_rate / 30.0 + 0.5))
+
+
+def exercise_lifecycle(patience: int, feature_history: int = 10) -> LifecycleConfig:
+    """The exercise's track management: a lost track is kept while `inactive <= patience`.
+
+    The exercise's LongTermReID template asks to "kill those for which the inactive
+    parameter is > self.patience", and its unit test checks that a track whose counter
+    equals the patience is kept. Patience is a frame count there (no frame-rate scaling).
+    """
+    if patience < 0:
+        raise ValueError(f"patience must be >= 0 frames, got {patience}")
+    return LifecycleConfig(
+        min_hits=1,
+        max_lost=patience,
+        feature_history=feature_history,
+        scale_with_frame_rate=False,
+    )
 
 
 @dataclasses.dataclass(eq=False)
@@ -86,24 +133,31 @@ class Track:
         return self.state in (TrackState.TRACKED, TrackState.LOST)
 
 
+class TrackIds:
+    """The next track id, shared by the per-class track sets of one tracker so that ids
+    stay unique across classes."""
+
+    def __init__(self):
+        self.next = 1
+
+
 class TrackSet:
     """Live tracks, their Kalman states (a KalmanBank) and appearance memory."""
 
     def __init__(self, config: LifecycleConfig, frame_rate: float = 30.0):
         self.config = config
-        scale = frame_rate / 30.0 if config.scale_with_frame_rate else 1.0
-        self.max_lost_frames = int(config.max_lost * scale)
+        self.max_lost_frames = config.lost_frames(frame_rate)
         self.bank = KalmanBank()
         self.tracks: list[Track] = []
         self.frame = 0
         self.features: np.ndarray | None = None  # [capacity, D], by slot
-        self._next_id = 1
+        self.ids = TrackIds()
 
     # -- queries ----------------------------------------------------------------------
     @property
     def next_id(self) -> int:
         """The id the next new track gets (`step` numbers new tracks in order)."""
-        return self._next_id
+        return self.ids.next
 
     def with_state(self, *states: TrackState) -> list[Track]:
         return [t for t in self.tracks if t.state in states]
@@ -201,7 +255,7 @@ class TrackSet:
             slot = self.bank.allocate()
             born_confirmed = cfg.min_hits <= 1 or self.frame <= cfg.min_hits
             track = Track(
-                track_id=self._next_id,
+                track_id=self.ids.next,
                 slot=slot,
                 state=TrackState.TRACKED if born_confirmed else TrackState.NEW,
                 start_frame=self.frame,
@@ -210,7 +264,7 @@ class TrackSet:
                 detection_box=boxes_xywh[det],
                 history=collections.deque(maxlen=cfg.feature_history),
             )
-            self._next_id += 1
+            self.ids.next += 1
             self.tracks.append(track)
             init_slots.append(slot)
             if features is not None:

@@ -94,7 +94,8 @@ def make_tracker(
       (`gate_of(extractor)`); motion-only trackers, `jde` and `gnn` ignore it.
     gnn_checkpoint: the exported GNN model `gnn` loads (default: the shipped
       gnn_mot17_sim, trained on simulated embeddings). Other trackers ignore it.
-    patience: frames (at 30 fps) a lost track is kept, for `longterm` (default 20) and
+    patience: frames a lost track is kept (while inactive <= patience, at any frame
+      rate), for `longterm` (default 20) and
       `gnn` (default: the patience train_gnn tuned for the checkpoint, else 20); the
       other trackers keep their published lifecycles and reject it.
     """

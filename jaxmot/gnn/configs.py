@@ -42,11 +42,18 @@ class GNNDataConfig:
     size_std: tuple[float, float] = (0.03, 0.10)
     recall: tuple[float, float] = (0.8, 0.98)  # DetectorModel.p_max
     fp_per_frame: tuple[float, float] = (0.5, 3.0)
-    past_frames: int = 20
+    # Training samples (jaxmot.gnn.data), built as the tracking exercise builds them:
+    # a 21-frame past window (its max_past_frames 20 spans 21 frames), the visibility
+    # filter on past frames too, each frame's boxes dropped with p = drop_p (an older
+    # appearance then stands in) and every box of a frame kept if all were dropped.
+    past_frames: int = 21
     min_visibility: float = 0.25
     drop_p: float = 0.1
     jitter: float = 0.05
     past_false_positives: float = 0.0  # P(a past false positive enters as a past track)
+    past_visibility: bool = True  # False: filter frame t only (jaxmot before issue 21)
+    drop: str = "frame"  # "identity": drop whole past tracks (jaxmot before issue 21)
+    keep_one: bool = True  # the exercise's "keep at least one box" guard
     seed: int = 0
 
 

@@ -1,18 +1,32 @@
 """Training data for the GNN association model: labelled detections -> padded graphs.
 
-A sample is one frame t of a sequence whose detections know their gt identity
-(as the training samples of the tracking exercise's GNN; see docs/gnn.md):
+A sample is one frame t of a sequence whose detections know their gt identity, built
+as the tracking exercise's GNN training dataset builds its samples (see docs/gnn.md):
 
-  past     the last appearance of each identity in frames t - past_frames .. t - 1: its
-           box, time (the frame of that appearance), feature and id, most recent first
-           (ties by id). False positives of the window follow only with
+  window   frames t - past_frames .. t - 1, 21 by default: the exercise passes
+           max_past_frames = 20 (its patience) and its window starts at
+           t - max_past_frames - 1, so a track lost for the whole patience (inactive ==
+           20, still kept by the tracker) is seen in training too.
+  filter   every frame of the window and frame t keeps its true detections with
+           visibility >= min_visibility (`past_visibility=False`: frame t only) and
+           every false positive (visibility 1).
+  drop     each remaining box of each frame (past and current) is dropped with p =
+           drop_p; if that drops every box of a frame, the frame keeps them all (the
+           exercise's "keep at least one box" guard, `keep_one`). A past identity whose
+           latest box was dropped then enters with an older appearance.
+           `drop="identity"` instead drops whole past tracks (and current boxes) after
+           the merge, with the guard on each side.
+  past     the latest remaining appearance of each identity in the window: its box,
+           time (the frame of that appearance), feature and id, most recent first (ties
+           by id). False positives of the window follow only with
            `past_false_positives` > 0 (each with that probability, id -1).
-  current  the detections of frame t: true ones with visibility >= min_visibility, and
-           every false positive (id -1: it matches nothing, so the model learns to
-           reject it). In stored row order.
-  augment  each past and each current box is dropped independently with p = drop_p;
-           every box's corners move by uniform noise up to `jitter` times its width
+  current  the remaining detections of frame t, false positives included (id -1: they
+           match nothing, so the model learns to reject them), in stored row order.
+  jitter   every box's corners move by uniform noise up to `jitter` times its width
            (x1, x2) or height (y1, y2); width and height stay >= 1 px.
+
+Unlike the exercise (ground-truth boxes), the inputs are detections with false
+positives, so false positives join the current frame and, optionally, the past.
 
 Labelled detections come from MOTChallenge gt run through the simulated detector of
 `jaxmot.core.synthetic.DetectorModel` with simulated identity embeddings
@@ -50,6 +64,8 @@ from jaxmot.core.synthetic import (
 )
 
 __all__ = [
+    "DEFAULT_PAST_FRAMES",
+    "DROP_MODES",
     "SAMPLE_KEYS",
     "AssociationBatches",
     "EmbeddingModel",
@@ -79,7 +95,19 @@ SAMPLE_KEYS = (
 )
 TRACK_PAD_ID = -2  # never equal to a false positive's -1
 DET_PAD_ID = -1
-_SAMPLE_OPTIONS = ("past_frames", "min_visibility", "drop_p", "jitter", "past_false_positives")
+_SAMPLE_OPTIONS = (
+    "past_frames",
+    "min_visibility",
+    "drop_p",
+    "jitter",
+    "past_false_positives",
+    "past_visibility",
+    "drop",
+    "keep_one",
+)
+_WINDOW_OPTIONS = ("past_frames", "min_visibility", "past_visibility")
+DROP_MODES = ("frame", "identity")
+DEFAULT_PAST_FRAMES = 21  # the exercise's max_past_frames = 20 spans 21 frames
 
 
 # --------------------------------------------------------------------------- embeddings
@@ -318,15 +346,44 @@ def _jitter_boxes(boxes: np.ndarray, u: np.ndarray, jitter: float) -> np.ndarray
     return np.stack([x1, y1, np.maximum(x2 - x1, 1.0), np.maximum(y2 - y1, 1.0)], 1)
 
 
+def _drop_mask(groups: np.ndarray, rng: np.random.Generator, drop_p: float,
+               keep_one: bool) -> np.ndarray:  # fmt: skip
+    """[n] bool kept: each row dropped with p = drop_p; with keep_one, a group (frame)
+    whose rows were all dropped keeps them all (the exercise's guard)."""
+    keep = rng.random(len(groups)) >= drop_p
+    if keep_one and len(groups):
+        _, group = np.unique(groups, return_inverse=True)
+        any_kept = np.bincount(group, weights=keep.astype(np.float64)) > 0
+        keep |= ~any_kept[group]
+    return keep
+
+
+def _latest_per_identity(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Rows (sorted by frame) -> the last row of each identity, most recent first."""
+    recent = rows[::-1]
+    _, first = np.unique(ids[recent], return_index=True)
+    return recent[np.sort(first)]
+
+
+def _check_sample_options(past_frames: int, drop: str) -> None:
+    if past_frames < 1:
+        raise ValueError(f"sample option past_frames must be >= 1, got {past_frames}")
+    if drop not in DROP_MODES:
+        raise ValueError(f"sample option drop must be one of {DROP_MODES}, got {drop!r}")
+
+
 def _sample_rows(
     seq: LabelledDetections,
     frame: int,
     rng: np.random.Generator,
-    past_frames: int = 20,
+    past_frames: int = DEFAULT_PAST_FRAMES,
     min_visibility: float = 0.25,
     drop_p: float = 0.1,
     jitter: float = 0.05,
     past_false_positives: float = 0.0,
+    past_visibility: bool = True,
+    drop: str = "frame",
+    keep_one: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(track rows [n], track boxes [n, 4], det rows [m], det boxes [m, 4]) of a sample.
 
@@ -334,24 +391,31 @@ def _sample_rows(
     enters as a past track (id -1, so it matches nothing), after the true tracks: online,
     every false positive starts a track that lingers in the graph while it is lost.
     """
+    _check_sample_options(past_frames, drop)
     lo, hi, end = np.searchsorted(seq.frames, [frame - past_frames, frame, frame + 1])
-    window = np.arange(lo, hi)[seq.ids[lo:hi] >= 0][::-1]  # most recent first
-    _, first = np.unique(seq.ids[window], return_index=True)
-    tracks = window[np.sort(first)]
+    rows = np.arange(lo, end)
+    true = seq.ids[rows] >= 0
+    visible = seq.visibility[rows] >= min_visibility
+    is_past = rows < hi
+    rows = rows[~true | visible | (is_past & (not past_visibility))]
+    if drop == "frame":
+        rows = rows[_drop_mask(seq.frames[rows], rng, drop_p, keep_one)]
+    past, current = rows[rows < hi], rows[rows >= hi]
+    true_past = past[seq.ids[past] >= 0]
+    tracks = _latest_per_identity(true_past, seq.ids)
     if past_false_positives > 0:
-        false = np.arange(lo, hi)[seq.ids[lo:hi] < 0][::-1]
+        false = past[seq.ids[past] < 0][::-1]
         false = false[rng.random(len(false)) < past_false_positives]
         tracks = np.concatenate([tracks, false])
-    current = np.arange(hi, end)
-    current = current[(seq.ids[current] < 0) | (seq.visibility[current] >= min_visibility)]
+    if drop == "identity":
+        tracks = tracks[_drop_mask(np.zeros(len(tracks)), rng, drop_p, keep_one)]
+        current = current[_drop_mask(np.zeros(len(current)), rng, drop_p, keep_one)]
 
     rows = np.concatenate([tracks, current])
-    keep = rng.random(len(rows)) >= drop_p
     u = rng.uniform(-1.0, 1.0, (len(rows), 4))
     boxes = _jitter_boxes(seq.boxes[rows].astype(np.float64), u, jitter).astype(np.float32)
-    is_track = np.arange(len(rows)) < len(tracks)
-    t_sel, d_sel = keep & is_track, keep & ~is_track
-    return rows[t_sel], boxes[t_sel], rows[d_sel], boxes[d_sel]
+    n = len(tracks)
+    return tracks, boxes[:n], current, boxes[n:]
 
 
 def build_sample(
@@ -359,17 +423,21 @@ def build_sample(
     frame: int,
     rng: np.random.Generator,
     *,
-    past_frames: int = 20,
+    past_frames: int = DEFAULT_PAST_FRAMES,
     min_visibility: float = 0.25,
     drop_p: float = 0.1,
     jitter: float = 0.05,
     past_false_positives: float = 0.0,
+    past_visibility: bool = True,
+    drop: str = "frame",
+    keep_one: bool = True,
 ) -> dict[str, np.ndarray]:
     """The (past tracks, current detections) graph of `frame` (module doc), unpadded:
     the SAMPLE_KEYS without the valid masks, n tracks and m detections."""
     tracks, track_boxes, dets, det_boxes = _sample_rows(
-        seq, frame, rng, past_frames, min_visibility, drop_p, jitter, past_false_positives
-    )
+        seq, frame, rng, past_frames, min_visibility, drop_p, jitter, past_false_positives,
+        past_visibility, drop, keep_one,
+    )  # fmt: skip
     return {
         "track_boxes": track_boxes,
         "track_t": seq.frames[tracks].astype(np.float32),
@@ -383,19 +451,24 @@ def build_sample(
 
 
 def usable_frames(
-    seq: LabelledDetections, past_frames: int = 20, min_visibility: float = 0.25
+    seq: LabelledDetections,
+    past_frames: int = DEFAULT_PAST_FRAMES,
+    min_visibility: float = 0.25,
+    past_visibility: bool = True,
 ) -> np.ndarray:
     """Frames [F] int32 whose sample (before augmentation) has >= 1 past track and >= 1
-    current detection."""
+    current detection (the drop guard keeps both sides non-empty in "frame" mode)."""
     if not len(seq):
         return np.zeros(0, np.int32)
     last = int(seq.frames.max())
     true = seq.ids >= 0
-    per_frame = np.bincount(seq.frames[true], minlength=last + 1)
-    cum = np.concatenate([[0], np.cumsum(per_frame)])  # cum[f] = true rows in frames < f
+    visible = seq.visibility >= min_visibility
+    in_past = true & visible if past_visibility else true
+    per_frame = np.bincount(seq.frames[in_past], minlength=last + 1)
+    cum = np.concatenate([[0], np.cumsum(per_frame)])  # cum[f] = past rows in frames < f
     t = np.arange(1, last + 1)
     past = cum[t] - cum[np.maximum(t - past_frames, 0)]
-    current = (~true) | (seq.visibility >= min_visibility)
+    current = (~true) | visible
     now = np.bincount(seq.frames[current], minlength=last + 1)[1:]
     return t[(past > 0) & (now > 0)].astype(np.int32)
 
@@ -436,7 +509,8 @@ class AssociationBatches:
     largest bucket: a larger sample keeps its most recent past tracks and a random
     subset of its detections (with a warning, once per instance).
 
-    sample_kwargs: past_frames, min_visibility, drop_p, jitter (see `build_sample`).
+    sample_kwargs: the options of `build_sample` (past_frames, min_visibility, drop_p,
+    jitter, past_false_positives, past_visibility, drop, keep_one).
     """
 
     def __init__(
@@ -460,7 +534,11 @@ class AssociationBatches:
         self.buckets = tuple(sorted(buckets))
         self.sample_kwargs = dict(sample_kwargs)
         self.feature_dim = dims.pop()
-        window = {k: v for k, v in sample_kwargs.items() if k in ("past_frames", "min_visibility")}
+        _check_sample_options(
+            sample_kwargs.get("past_frames", DEFAULT_PAST_FRAMES),
+            sample_kwargs.get("drop", "frame"),
+        )
+        window = {k: v for k, v in sample_kwargs.items() if k in _WINDOW_OPTIONS}
         usable = [usable_frames(s, **window) for s in self.sequences]
         self.frames_per_sequence = {s.name: len(u) for s, u in zip(sequences, usable, strict=True)}
         self._seq_of = np.repeat(np.arange(len(usable)), [len(u) for u in usable])

@@ -6,9 +6,10 @@ detections: a track enters the graph with
 the box of its last matched detection, the frame of that match (`frame - inactive - 1`)
 and its appearance memory (mean of its last 10 embeddings). similarity =
 sigmoid(last-step logits), cost = 1 - similarity, and the Hungarian assignment never
-matches a pair with similarity < 0.5. Unmatched tracks wait `patience` frames (at 30
-fps) as LOST and the GNN can re-find them. The config's patience is 20 frames, the
-long-term ReID tracker's;
+matches a pair with similarity < 0.5. Unmatched tracks stay LOST while `inactive <=
+patience` frames (the exercise's rule, a frame count at any frame rate; see
+`jaxmot.core.lifecycle.exercise_lifecycle`) and the GNN can re-find them. The
+config's patience is 20 frames, the long-term ReID tracker's;
 `pipelines.train_gnn` tunes one for each trained model on its training sequences and
 stores it with the export, and `make_tracker("gnn", ...)` uses that (see
 `jaxmot.gnn.checkpoint.tuned_patience`): how long a gap a model bridges well
@@ -28,20 +29,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmot.core.assignment import linear_assignment
-from jaxmot.core.lifecycle import LifecycleConfig, TrackState
+from jaxmot.core.lifecycle import LifecycleConfig, TrackState, exercise_lifecycle
 from jaxmot.core.padding import bucket_size, pad_rows
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
 
-DEFAULT_PATIENCE = 20  # frames (at 30 fps) a lost track is kept, as by the longterm tracker
+DEFAULT_PATIENCE = 20  # frames a lost track is kept, as by the longterm tracker
 # Candidates train_gnn tries on the training sequences; the best pooled IDF1 is stored.
 PATIENCE_CANDIDATES = (20, 40, 60, 90, 120)
 
 
 def gnn_lifecycle(patience: int = DEFAULT_PATIENCE) -> LifecycleConfig:
-    """New tracks reported at once; lost ones kept while `inactive < patience` frames."""
+    """New tracks reported at once; lost ones kept while `inactive <= patience` frames."""
     if patience < 1:
         raise ValueError(f"patience must be >= 1 frame, got {patience}")
-    return LifecycleConfig(min_hits=1, max_lost=patience - 1, feature_history=10)
+    return exercise_lifecycle(patience)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +66,8 @@ class GNNTrackerConfig:
 
     @property
     def patience(self) -> int:
-        """Frames (at 30 fps) a lost track is kept."""
-        return self.lifecycle.max_lost + 1
+        """Frames a lost track is kept (while inactive <= patience)."""
+        return self.lifecycle.max_lost
 
     def with_patience(self, patience: int) -> GNNTrackerConfig:
         return dataclasses.replace(self, lifecycle=gnn_lifecycle(patience))

@@ -144,6 +144,9 @@ def training_batches(
         drop_p=d.drop_p,
         jitter=d.jitter,
         past_false_positives=d.past_false_positives,
+        past_visibility=d.past_visibility,
+        drop=d.drop,
+        keep_one=d.keep_one,
     )
     return GNNTrainingData(batches, sources, sequences)
 

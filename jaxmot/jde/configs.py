@@ -61,7 +61,12 @@ class JDEDataConfig:
 class JDEExperiment:
     """darknet_weights: a Darknet binary weights file the model starts from (the official
     training starts from the ImageNet backbone `darknet53.conv.74`;
-    jaxmot.jde.darknet_weights); None trains from scratch."""
+    jaxmot.jde.darknet_weights); None trains from scratch.
+
+    freeze_batchnorm: every BatchNorm's scale and bias stay as initialised or loaded (the
+    official train.py sets requires_grad = False on all `batch_norm` parameters unless
+    `--unfreeze-bn`, "an important trick for detection"); the running statistics still
+    update. On in `mixture_full`, off where jaxmot trains from scratch."""
 
     model: JDEConfig = JDEConfig.small()
     detector: JDEDetectorConfig = JDEDetectorConfig()
@@ -69,6 +74,7 @@ class JDEExperiment:
     train: TrainConfig = TrainConfig()
     data: JDEDataConfig = JDEDataConfig()
     darknet_weights: str | None = None
+    freeze_batchnorm: bool = False
 
 
 def synthetic_small() -> JDEExperiment:
@@ -94,7 +100,8 @@ def mixture_full() -> JDEExperiment:
     (Caltech, CityPersons, CUHK-SYSU, PRW, ETH, MOT17; 14455 identities), SGD lr 0.01
     momentum 0.9 weight decay 1e-4, batch 32, 30 epochs with the lr divided by 10 at
     50 % and 75 % (here: once, at 50 %, the `step` schedule has one period), 1000
-    warm-up steps (linear here; the official burn-in is (i / 1000)^4). Point
+    warm-up steps (linear here; the official burn-in is (i / 1000)^4), BatchNorm scale
+    and bias frozen (`freeze_batchnorm`, the official default). Point
     `data.jde_root` at the folder holding the datasets and list the official `.train`
     files. The official training starts from the ImageNet Darknet-53 backbone
     (`darknet53.conv.74`, Darknet's binary format; `--set darknet_weights=PATH`):
@@ -118,6 +125,7 @@ def mixture_full() -> JDEExperiment:
             checkpoint_every=2000,
         ),
         data=JDEDataConfig(synthetic_scenes=0),
+        freeze_batchnorm=True,
     )
 
 

@@ -410,10 +410,13 @@ def postprocess(
     Per image: conf = softmax(conf)[..., 1]; boxes decoded at each anchor (cxcywh px ->
     xyxy); candidates have conf > conf_threshold and width, height > min_box_size; the
     top_k (static) candidates by conf go through `nms`, max_detections (static) out.
+    The official code caps neither: `num_candidates` tells the caller whether top_k
+    held them all (JDEDetector grows both sizes until it does).
 
     Returns:
       boxes_xyxy [B, K, 4] px of the network input, scores [B, K], embeddings [B, K, E]
-      (the kept anchor's location, L2-normalised), valid [B, K]; padded rows are 0.
+      (the kept anchor's location, L2-normalised), valid [B, K]; padded rows are 0;
+      num_candidates [B] int32, the candidates before the top_k cut.
     """
     anchors = jnp.asarray(anchors, jnp.float32)
     _check_outputs(outputs, anchors)
@@ -450,7 +453,8 @@ def postprocess(
             "valid": valid,
         }
 
-    return jax.vmap(one_image)(boxes, scores, candidate, embeddings)
+    out = jax.vmap(one_image)(boxes, scores, candidate, embeddings)
+    return {**out, "num_candidates": candidate.sum(axis=1, dtype=jnp.int32)}
 
 
 __all__ = [

@@ -6,8 +6,13 @@ track's Kalman state one frame and scores all tracks against all detections; the
 Hungarian stages then run on sub-matrices of that [2, C, B] result on the host:
 
   1. confirmed tracks (TRACKED and LOST) by the fused cost
-       0.98 * max(0, cosine distance) + 0.02 * Kalman gating distance,
-     set to inf where the gating distance exceeds chi2(0.95, 4 dof) = 9.4877, at 0.7;
+       0.98 * Euclidean distance of the embeddings + 0.02 * Kalman gating distance,
+     set to inf where the gating distance exceeds chi2(0.95, 4 dof) = 9.4877, at 0.7.
+     The official matching.embedding_distance calls `cdist(track_features,
+     det_features)` with no metric, i.e. Euclidean, since commit c408261 (2020-01-29),
+     the version behind the README's MOT16 figures. On unit vectors d = sqrt(2 - 2 cos),
+     so with a zero gating term the 0.7 gate admits cos >= 0.745 (Euclidean) where the
+     cosine distance would admit cos >= 0.286; `embedding_metric="cosine"` is the option;
   2. the TRACKED tracks left over, by IoU distance (1 - IoU of the Kalman-predicted box
      and the detection), at 0.5 (LOST tracks are only ever re-found by appearance);
   3. unconfirmed (NEW) tracks by IoU distance at 0.7; a NEW track that misses is removed
@@ -42,7 +47,7 @@ Where this differs from the official tracker/multitracker.py and tracker/matchin
   semantics); the official sklearn call clips costs to threshold + 1e-4 and drops pairs
   above the threshold, which picks the same matching except between near-ties (1e-4).
 * Embeddings are compared in float32 on the device (official: float64 with scipy), and
-  an all-zero embedding gets distance 1 (official: division by zero).
+  an all-zero embedding gets distance 1 (official: division by zero, then NaN).
 * A LOST track re-found reports the new detection's score (official re_activate keeps
   the old one).
 """
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -73,7 +79,30 @@ JDE_LIFECYCLE = LifecycleConfig(
     feature_momentum=0.9,  # STrack.alpha
     duplicate_iou=0.85,  # remove_duplicate_stracks: IoU distance < 0.15
     report_box="kalman",  # STrack.tlwh is the Kalman state
+    # JDETracker.__init__: buffer_size = int(frame_rate / 30.0 * track_buffer).
+    frame_rate_rounding="floor",
 )
+
+
+EMBEDDING_METRICS = ("euclidean", "cosine")
+
+
+def embedding_distance(track_features, det_features, euclidean) -> jax.Array:
+    """[C, B] distance of each track's embedding to each detection's.
+
+    track_features [C, D] are L2-normalised (zero rows for free slots); det_features
+    [B, D] any norm, normalised here (zero rows for padding stay zero). `euclidean` (a
+    traced bool, so switching does not recompile): |t - d|, else the cosine distance
+    1 - <t, d>; both clipped at 0 as matching.embedding_distance does.
+    """
+    cosine = appearance_distance(track_features, det_features)
+    # |t - d|^2 = |t|^2 + |d|^2 - 2 <t, d> = 2 - 2 <t, d> for unit vectors. Free slots
+    # and padded detections (zero rows) get distance 1, as under the cosine distance.
+    present = (jnp.linalg.norm(track_features, axis=-1) > 0)[:, None] & (
+        jnp.linalg.norm(det_features, axis=-1) > 0
+    )[None, :]
+    euclid = jnp.where(present, jnp.sqrt(jnp.maximum(2.0 * cosine, 0.0)), 1.0)
+    return jnp.maximum(0.0, jnp.where(euclidean, euclid, cosine))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +115,8 @@ class JDETrackerConfig:
     unconfirmed_threshold: float = 0.7  # stage 3: largest IoU distance (NEW tracks)
     # fuse_motion's lambda_: cost = w * embedding distance + (1 - w) * gating distance.
     embedding_weight: float = 0.98
+    # matching.embedding_distance: cdist's default metric (module doc); "cosine": 1 - cos.
+    embedding_metric: str = "euclidean"
     gating_threshold: float = kalman.CHI2_95_4DOF  # chi2inv95[4]: larger = never matched
     min_box_area: float = 200.0  # --min-box-area: reported boxes need w * h > this
     max_aspect: float = 1.6  # track.py: reported boxes with w / h > this are dropped
@@ -99,6 +130,11 @@ class JDETrackerConfig:
         if not 0.0 <= self.embedding_weight <= 1.0:
             raise ValueError(
                 f"JDETrackerConfig.embedding_weight must be in [0, 1], got {self.embedding_weight}"
+            )
+        if self.embedding_metric not in EMBEDDING_METRICS:
+            raise ValueError(
+                f"JDETrackerConfig.embedding_metric must be one of {EMBEDDING_METRICS}, "
+                f"got {self.embedding_metric!r}"
             )
         if not self.gating_threshold > 0:
             raise ValueError(
@@ -123,9 +159,8 @@ def jde_costs(mean, cov, track_inputs, det_inputs):
       the threshold; [1] the IoU distance 1 - IoU of predicted track box and detection.
     """
     det_xyxy = jnp.asarray(det_inputs["boxes_xyxy"])
-    # matching.embedding_distance clips the cosine distance at 0 (rounding can dip below).
-    distance = jnp.maximum(
-        0.0, appearance_distance(track_inputs["features"], jnp.asarray(det_inputs["features"]))
+    distance = embedding_distance(
+        track_inputs["features"], jnp.asarray(det_inputs["features"]), det_inputs["euclidean"]
     )
     gating = gating_distance(mean, cov, det_xyxy)
     weight = det_inputs["embedding_weight"]
@@ -153,6 +188,7 @@ class JDETracker(OnlineTracker):
             **detection_inputs(detections.boxes, features, size),
             "embedding_weight": np.float32(cfg.embedding_weight),
             "gating_threshold": np.float32(cfg.gating_threshold),
+            "euclidean": np.bool_(cfg.embedding_metric == "euclidean"),
         }
         track_inputs = {"features": self.tracks.slot_features(features.shape[1])}
         costs = self.tracks.predict(jde_costs, track_inputs, det_inputs)[:, :, :m]
@@ -198,4 +234,11 @@ class JDETracker(OnlineTracker):
         return FrameTracks(ids=out.ids[keep], boxes=out.boxes[keep], scores=out.scores[keep])
 
 
-__all__ = ["JDE_LIFECYCLE", "JDETracker", "JDETrackerConfig", "jde_costs"]
+__all__ = [
+    "EMBEDDING_METRICS",
+    "JDE_LIFECYCLE",
+    "JDETracker",
+    "JDETrackerConfig",
+    "embedding_distance",
+    "jde_costs",
+]

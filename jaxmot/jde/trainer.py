@@ -44,6 +44,7 @@ from jaxmot.train.experiment import (
     train_and_pick,
     write_evaluation,
 )
+from jaxmot.train.freeze import batchnorm_affine_paths
 from jaxmot.train.loop import Evaluator
 from jaxmot.train.precision import as_float32
 
@@ -67,6 +68,10 @@ class JDETask:
         if self.exp.darknet_weights:
             load_darknet_weights(model, self.exp.darknet_weights)
         return model
+
+    def frozen_params(self, model) -> frozenset[tuple]:
+        """BatchNorm scale and bias with `freeze_batchnorm` (the loop never updates them)."""
+        return batchnorm_affine_paths(model) if self.exp.freeze_batchnorm else frozenset()
 
     def loss_fn(self, model, batch, rng):
         del rng  # no dropout in JDE

@@ -6,8 +6,9 @@
   detection's embeddings; pairs whose IoU is below `iou_gate` or whose distance is above
   `appearance_gate` are never matched; unmatched tracks die at once.
 * `longterm` (LongTermReID): the same, but an unmatched track becomes LOST and is kept
-  for `patience` frames (at 30 fps), re-identified by appearance when it comes back.
-  A track's feature is the mean of its last 10 embeddings.
+  while `inactive <= patience` frames (20), re-identified by appearance when it comes
+  back. As in the exercise, patience is a frame count at any frame rate. A track's
+  feature is the mean of its last 10 embeddings.
 
 Difference from the exercise, on purpose: boxes of tracks are Kalman predictions,
 not the last detection, and a LOST track is gated by the Kalman gating distance (chi2
@@ -31,7 +32,7 @@ from jaxmot.core.kalman_bank import (
     gating_distance,
     predicted_iou,
 )
-from jaxmot.core.lifecycle import LifecycleConfig, TrackState
+from jaxmot.core.lifecycle import LifecycleConfig, TrackState, exercise_lifecycle
 from jaxmot.core.padding import bucket_size
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
 
@@ -47,15 +48,13 @@ class ReIDTrackerConfig:
 
 
 def reid_config() -> ReIDTrackerConfig:
-    """ReIDHungarian: unmatched tracks die at once."""
-    return ReIDTrackerConfig(lifecycle=LifecycleConfig(min_hits=1, max_lost=0))
+    """ReIDHungarian: unmatched tracks die at once (patience 0)."""
+    return ReIDTrackerConfig(lifecycle=exercise_lifecycle(0))
 
 
 def longterm_config(patience: int = 20) -> ReIDTrackerConfig:
-    """LongTermReID: a track is kept while `inactive < patience` (20 in the exercise) frames."""
-    return ReIDTrackerConfig(
-        lifecycle=LifecycleConfig(min_hits=1, max_lost=patience - 1, feature_history=10)
-    )
+    """LongTermReID: a track is kept while `inactive <= patience` (20 in the exercise) frames."""
+    return ReIDTrackerConfig(lifecycle=exercise_lifecycle(patience))
 
 
 def reid_cost(mean, cov, track_inputs, det_inputs):

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import optax
 
 from jaxmot.train.ema import params_ema
+from jaxmot.train.freeze import freeze
 from jaxmot.train.overrides import add_config_args, apply_args, apply_overrides, config_to_dict
 
 __all__ = [
@@ -175,10 +176,14 @@ def make_schedule(cfg: OptimizerConfig, total_steps: int) -> optax.Schedule:
 
 
 def make_optimizer(
-    cfg: OptimizerConfig, total_steps: int, ema_decay: float = 0.0
+    cfg: OptimizerConfig,
+    total_steps: int,
+    ema_decay: float = 0.0,
+    frozen: frozenset[tuple] = frozenset(),
 ) -> optax.GradientTransformation:
     """The optax transformation for `cfg` (gradient clipping first, if set; a parameter
-    EMA last when `ema_decay` > 0)."""
+    EMA last when `ema_decay` > 0). Parameters at the state paths in `frozen` are never
+    updated (`jaxmot.train.freeze`)."""
     schedule = make_schedule(cfg, total_steps)
     parts = []
     if cfg.grad_clip_norm is not None:
@@ -192,6 +197,8 @@ def make_optimizer(
             parts.append(optax.adam(schedule))
         else:
             parts.append(optax.sgd(schedule, momentum=cfg.momentum or None))
+    if frozen:
+        parts = [freeze(optax.chain(*parts), frozen)]
     if ema_decay:
         parts.append(params_ema(ema_decay))
     return parts[0] if len(parts) == 1 else optax.chain(*parts)

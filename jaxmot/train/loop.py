@@ -71,6 +71,8 @@ class Task(Protocol):
 
     # Optional, for several hosts: `batch_rows(step, rows: slice)` -> rows `rows` of
     # `batch(step)`, so that each process builds only its own share of the batch.
+    # Optional: `frozen_params(model)` -> state paths of params never updated
+    # (`jaxmot.train.freeze`, e.g. JDE's frozen BatchNorm affine parameters).
 
 
 @dataclasses.dataclass
@@ -135,8 +137,13 @@ def train(
     if is_main:
         atomic_write_json(workdir / "config.json", config_to_dict(config))
 
-    tx = make_optimizer(config.optimizer, config.steps, config.ema_decay)
     graphdef, abstract_state = _abstract_model(task, mesh)
+    tx = make_optimizer(
+        config.optimizer,
+        config.steps,
+        config.ema_decay,
+        _frozen_params(task, graphdef, abstract_state),
+    )
     abstract_opt = _with_sharding(
         jax.eval_shape(tx.init, nnx.filter_state(abstract_state, nnx.Param)), mesh
     )
@@ -267,6 +274,14 @@ def _abstract_model(task: Task, mesh: Mesh) -> tuple[nnx.GraphDef, nnx.State]:
     model.train()
     graphdef, state = nnx.split(model)
     return graphdef, _with_sharding(state, mesh)
+
+
+def _frozen_params(task: Task, graphdef: nnx.GraphDef, abstract_state: nnx.State) -> frozenset:
+    """The state paths of the params `task.frozen_params(model)` freezes (optional)."""
+    frozen_params = getattr(task, "frozen_params", None)
+    if frozen_params is None:
+        return frozenset()
+    return frozenset(frozen_params(nnx.merge(graphdef, abstract_state)))
 
 
 def _with_sharding(abstract: Any, mesh: Mesh) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pathlib
 import warnings
 
@@ -149,10 +150,11 @@ def test_simulated_embeddings():
 # --------------------------------------------------------------------------- samples
 
 
-def _brute_force_sample(seq, t, past_frames, min_visibility):
+def _brute_force_sample(seq, t, past_frames, min_visibility, past_visibility=True):
     last = {}
     for r in range(len(seq)):
-        if t - past_frames <= seq.frames[r] < t and seq.ids[r] >= 0:
+        seen = seq.visibility[r] >= min_visibility or not past_visibility
+        if t - past_frames <= seq.frames[r] < t and seq.ids[r] >= 0 and seen:
             last[int(seq.ids[r])] = r  # rows sorted by frame: the last one wins
     current = [
         r
@@ -165,20 +167,24 @@ def _brute_force_sample(seq, t, past_frames, min_visibility):
 def test_build_sample_matches_brute_force():
     seq = _random_labelled(0)
     rng = np.random.default_rng(0)
-    for t in (1, 2, 5, 21, 22, 40, 60, 61):
-        for past in (1, 3, 20):
-            s = A.build_sample(seq, t, rng, past_frames=past, drop_p=0.0, jitter=0.0)
-            last, current = _brute_force_sample(seq, t, past, 0.25)
-            assert sorted(s["track_ids"]) == sorted(last)
-            rows = [last[int(i)] for i in s["track_ids"]]
-            np.testing.assert_array_equal(s["track_boxes"], seq.boxes[rows])
-            np.testing.assert_array_equal(s["track_t"], seq.frames[rows])
-            np.testing.assert_array_equal(s["track_features"], seq.features[rows])
-            assert (np.diff(s["track_t"]) <= 0).all()  # most recent first
-            np.testing.assert_array_equal(s["det_ids"], seq.ids[current])
-            np.testing.assert_array_equal(s["det_boxes"], seq.boxes[current])
-            np.testing.assert_array_equal(s["det_features"], seq.features[current])
-            assert (s["det_t"] == t).all() and s["det_t"].dtype == np.float32
+    for t, past, past_visibility in itertools.product(
+        (1, 2, 5, 21, 22, 40, 60, 61), (1, 3, 20, 21), (True, False)
+    ):
+        s = A.build_sample(
+            seq, t, rng, past_frames=past, drop_p=0.0, jitter=0.0,
+            past_visibility=past_visibility,
+        )  # fmt: skip
+        last, current = _brute_force_sample(seq, t, past, 0.25, past_visibility)
+        assert sorted(s["track_ids"]) == sorted(last)
+        rows = [last[int(i)] for i in s["track_ids"]]
+        np.testing.assert_array_equal(s["track_boxes"], seq.boxes[rows])
+        np.testing.assert_array_equal(s["track_t"], seq.frames[rows])
+        np.testing.assert_array_equal(s["track_features"], seq.features[rows])
+        assert (np.diff(s["track_t"]) <= 0).all()  # most recent first
+        np.testing.assert_array_equal(s["det_ids"], seq.ids[current])
+        np.testing.assert_array_equal(s["det_boxes"], seq.boxes[current])
+        np.testing.assert_array_equal(s["det_features"], seq.features[current])
+        assert (s["det_t"] == t).all() and s["det_t"].dtype == np.float32
     assert (seq.visibility[(seq.frames == 40) & (seq.ids >= 0)] < 0.25).any()  # filter tested
 
 
@@ -189,10 +195,9 @@ def test_past_false_positives_join_as_tracks_that_match_nothing():
         ::-1
     ]
     assert len(window_fp) > 3  # the test data has false positives to draw from
-    base = A.build_sample(seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0)
-    every = A.build_sample(
-        seq, t, np.random.default_rng(0), drop_p=0.0, jitter=0.0, past_false_positives=1.0
-    )
+    opts = {"past_frames": past, "drop_p": 0.0, "jitter": 0.0}
+    base = A.build_sample(seq, t, np.random.default_rng(0), **opts)
+    every = A.build_sample(seq, t, np.random.default_rng(0), past_false_positives=1.0, **opts)
     n = len(base["track_ids"])
     for key in ("track_ids", "track_boxes", "track_t", "track_features"):
         np.testing.assert_array_equal(every[key][:n], base[key])  # true tracks first, as before
@@ -204,9 +209,14 @@ def test_past_false_positives_join_as_tracks_that_match_nothing():
     assert not labels[n:].any() and labels[:n].any()
     counts = [
         len(
-            A.build_sample(seq, t, np.random.default_rng(k), drop_p=0.0, past_false_positives=0.5)[
-                "track_ids"
-            ]
+            A.build_sample(
+                seq,
+                t,
+                np.random.default_rng(k),
+                past_frames=past,
+                drop_p=0.0,
+                past_false_positives=0.5,
+            )["track_ids"]  # fmt: skip
         )
         - n
         for k in range(200)
@@ -216,9 +226,11 @@ def test_past_false_positives_join_as_tracks_that_match_nothing():
 
 def test_usable_frames_matches_brute_force():
     seq = _random_labelled(1, num_frames=80, num_ids=3)
-    for past in (1, 5):
-        usable = A.usable_frames(seq, past_frames=past)
-        brute = [t for t in range(1, 81) if all(map(len, _brute_force_sample(seq, t, past, 0.25)))]
+    for past, pv in itertools.product((1, 5, 21), (True, False)):
+        usable = A.usable_frames(seq, past_frames=past, past_visibility=pv)
+        brute = [
+            t for t in range(1, 81) if all(map(len, _brute_force_sample(seq, t, past, 0.25, pv)))
+        ]
         np.testing.assert_array_equal(usable, brute)
         assert len(brute) < 80
 
@@ -227,10 +239,10 @@ def test_drop_rate_and_jitter_bounds():
     seq = _random_labelled(2)
     rng = np.random.default_rng(0)
     kept = total = 0
-    for t in range(21, 61):
-        full = A.build_sample(seq, t, rng, drop_p=0.0, jitter=0.0)
+    for t in range(21, 61):  # drop="identity": every track and detection with p = 0.3
+        full = A.build_sample(seq, t, rng, drop_p=0.0, jitter=0.0, keep_one=False)
         for _ in range(10):
-            s = A.build_sample(seq, t, rng, drop_p=0.3, jitter=0.0)
+            s = A.build_sample(seq, t, rng, drop_p=0.3, jitter=0.0, drop="identity", keep_one=False)
             kept += len(s["track_ids"]) + len(s["det_ids"])
             total += len(full["track_ids"]) + len(full["det_ids"])
     assert abs(kept / total - 0.7) < 0.02, kept / total
@@ -413,3 +425,112 @@ def test_bad_options_fail_early():
         A.AssociationBatches([seq, _random_labelled(1, dim=4)], 2)
     with pytest.raises(ValueError, match="shape"):
         A.LabelledDetections("bad", [1, 2], np.zeros((2, 4)), [1, 1], [1], [1, 1], np.zeros((2, 3)))
+
+
+# ------------------------------------------------------ the exercise's sample construction
+
+
+class _ScriptedRng:
+    """Stands in for np.random.Generator: `random` returns the queued draws in order
+    (one array per call), `uniform` zeros (no jitter)."""
+
+    def __init__(self, *draws):
+        self.draws = [np.asarray(d, np.float64) for d in draws]
+
+    def random(self, n):
+        d = self.draws.pop(0)
+        assert d.shape == (n,), (d.shape, n)
+        return d
+
+    def uniform(self, lo, hi, shape):
+        return np.zeros(shape)
+
+
+def _hand_seq(rows):
+    """rows: (frame, id, visibility); box x = 10 * frame + id so each row is recognisable."""
+    frames, ids, vis = (np.array(c) for c in zip(*rows, strict=True))
+    boxes = np.c_[10.0 * frames + ids, np.zeros(len(rows)), np.full((len(rows), 2), 20.0)]
+    feats = np.eye(len(rows), dtype=np.float32)
+    return A.LabelledDetections("hand", frames, boxes, np.ones(len(rows)), ids, vis, feats)
+
+
+def _track_frames(sample):
+    return dict(
+        zip(sample["track_ids"].tolist(), sample["track_t"].astype(int).tolist(), strict=True)
+    )
+
+
+def test_visibility_filter_applies_to_past_frames():
+    # id 1 visible at frame 2, occluded (0.1) at frame 4; id 2 only occluded (frame 3).
+    seq = _hand_seq([(2, 1, 0.9), (3, 2, 0.1), (4, 1, 0.1), (5, 1, 0.9)])
+    opts = {"drop_p": 0.0, "jitter": 0.0}
+    s = A.build_sample(seq, 5, np.random.default_rng(0), **opts)
+    assert _track_frames(s) == {1: 2}  # the older, visible appearance; id 2 not at all
+    np.testing.assert_array_equal(s["track_boxes"][0], [21, 0, 20, 20])
+    s = A.build_sample(seq, 5, np.random.default_rng(0), past_visibility=False, **opts)
+    assert _track_frames(s) == {1: 4, 2: 3}  # the current frame alone is filtered
+    # A frame whose only past box is occluded has no past track to learn from.
+    seq = _hand_seq([(1, 1, 0.1), (2, 1, 0.9)])
+    assert A.usable_frames(seq).tolist() == []
+    assert A.usable_frames(seq, past_visibility=False).tolist() == [2]
+
+
+def test_drop_removes_one_frames_box_so_an_older_appearance_stands_in():
+    # id 1 at frames 1, 2, 3 with id 2 beside it at frame 3; current frame 4.
+    seq = _hand_seq([(1, 1, 1.0), (2, 1, 1.0), (3, 1, 1.0), (3, 2, 1.0), (4, 1, 1.0)])
+    # One draw per remaining row, in row order; < drop_p drops. Frame 3's box of id 1 goes.
+    rng = _ScriptedRng([0.5, 0.5, 0.05, 0.5, 0.5])
+    s = A.build_sample(seq, 4, rng, drop_p=0.1, jitter=0.0)
+    assert _track_frames(s) == {1: 2, 2: 3}  # id 1 enters with its frame-2 appearance
+    np.testing.assert_array_equal(s["track_features"][s["track_ids"] == 1], seq.features[[1]])
+    assert s["det_ids"].tolist() == [1]
+    # The former rule drops the identity, not the box: with the same draw on id 1's
+    # merged track it disappears from the past.
+    rng = _ScriptedRng([0.5, 0.05], [0.5])  # tracks (id 2, id 1), then the detection
+    s = A.build_sample(seq, 4, rng, drop_p=0.1, jitter=0.0, drop="identity")
+    assert _track_frames(s) == {2: 3}
+
+
+def test_keep_at_least_one_box_per_frame():
+    # Frame 3 has two boxes; both drawn below drop_p.
+    seq = _hand_seq([(2, 1, 1.0), (3, 1, 1.0), (3, 2, 1.0), (4, 1, 1.0), (4, 2, 1.0)])
+    draws = [0.5, 0.01, 0.02, 0.03, 0.04]  # frame 2 kept; frames 3 and 4 all dropped
+    s = A.build_sample(seq, 4, _ScriptedRng(draws), drop_p=0.1, jitter=0.0)
+    assert _track_frames(s) == {1: 3, 2: 3}  # the guard keeps frame 3 whole
+    assert s["det_ids"].tolist() == [1, 2]  # and the current frame
+    s = A.build_sample(seq, 4, _ScriptedRng(draws), drop_p=0.1, jitter=0.0, keep_one=False)
+    assert _track_frames(s) == {1: 2} and len(s["det_ids"]) == 0
+
+
+def test_past_window_is_21_frames():
+    # id 1 last seen 21 frames before t (inactive 20 at t - 1: still kept by a tracker
+    # with patience 20), id 2 22 frames before.
+    t = 30
+    seq = _hand_seq([(t - 22, 2, 1.0), (t - 21, 1, 1.0), (t, 1, 1.0)])
+    opts = {"drop_p": 0.0, "jitter": 0.0}
+    assert A.DEFAULT_PAST_FRAMES == 21
+    assert _track_frames(A.build_sample(seq, t, np.random.default_rng(0), **opts)) == {1: t - 21}
+    s = A.build_sample(seq, t, np.random.default_rng(0), past_frames=20, **opts)
+    assert len(s["track_ids"]) == 0
+    assert t in A.usable_frames(seq) and t not in A.usable_frames(seq, past_frames=20)
+
+
+def test_drop_rate_per_frame_with_the_guard():
+    # 50 frames of 4 boxes each: the kept fraction is 1 - p, plus the guard's frames.
+    rows = [(f, i, 1.0) for f in range(1, 51) for i in range(1, 5)]
+    seq = _hand_seq(rows)
+    kept = total = 0
+    for k in range(300):
+        s = A.build_sample(seq, 50, np.random.default_rng(k), drop_p=0.5, jitter=0.0)
+        kept += len(s["det_ids"])
+        total += 4
+    expected = 4 * (0.5 + 0.5**4) / 4  # mean kept per box: 1 - p, plus all 4 when none kept
+    assert abs(kept / total - expected) < 0.03, kept / total
+
+
+def test_bad_sample_options_are_one_clear_error():
+    seq = _hand_seq([(1, 1, 1.0), (2, 1, 1.0)])
+    with pytest.raises(ValueError, match="sample option drop must be one of"):
+        A.build_sample(seq, 2, np.random.default_rng(0), drop="box")
+    with pytest.raises(ValueError, match="sample option past_frames must be >= 1"):
+        A.AssociationBatches([seq], batch_size=1, past_frames=0)

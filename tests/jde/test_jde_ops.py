@@ -18,6 +18,12 @@ import pytest
 
 from jaxmot.core.boxes import iou_matrix
 from jaxmot.jde import ops as jde
+from jaxmot.jde.detector import (
+    FIRST_MAX_DETECTIONS,
+    FIRST_TOP_K,
+    JDEDetectorConfig,
+    run_uncut,
+)
 
 # --------------------------------------------------------------------------- references
 
@@ -487,3 +493,36 @@ def test_postprocess_matches_loop_reference():
         assert not np.asarray(out["scores"][b][~v]).any()
         counts.append(len(scores))
     assert max(counts) == max_det > min(counts)  # truncation and padding both exercised
+
+
+def test_crowded_frame_keeps_every_candidate_the_official_code_keeps():
+    """More than 1024 candidates and more than 256 survivors of NMS in one frame: the
+    uncapped detector config (the default, as the official code) keeps them all; the
+    old fixed sizes lose some."""
+    rng = np.random.default_rng(11)
+    outputs = fake_outputs(rng, 1, 3, img_w=320, img_h=192)
+    outputs = [(d, c.at[..., 1].add(1.5), e) for d, c, e in outputs]  # mostly confident
+    anchors = LEVEL_ANCHORS * 0.25  # small boxes: many survive NMS
+
+    def run(sizes):
+        return postprocess_jit(outputs, anchors, 0.5, 0.4, top_k=sizes[0], max_detections=sizes[1])
+
+    boxes, scores, _ = postprocess_ref(outputs, anchors, 0.5, 0.4, None, None, 0)
+    config = JDEDetectorConfig()
+    out, sizes = run_uncut(run, config, config.first_sizes())
+    candidates = int(out["num_candidates"][0])
+    assert candidates > FIRST_TOP_K and len(scores) > FIRST_MAX_DETECTIONS
+    assert sizes[0] >= candidates and sizes[1] > len(scores)
+    v = np.asarray(out["valid"][0])
+    assert v.sum() == len(scores)
+    np.testing.assert_allclose(out["scores"][0][v], scores, rtol=1e-5)
+    # Near-tied scores may swap places (float32 against float64): compare as sets.
+    by_row = lambda a: a[np.lexsort(np.round(a, 2).T[::-1])]  # noqa: E731
+    np.testing.assert_allclose(by_row(out["boxes_xyxy"][0][v]), by_row(boxes), atol=1e-3)
+    # The same sizes again: nothing grows, nothing recompiles.
+    assert config.grown_sizes(jax.device_get(out), sizes) == sizes
+    # Fixed caps (the earlier defaults) cut this frame.
+    capped = JDEDetectorConfig(top_k=FIRST_TOP_K, max_detections=FIRST_MAX_DETECTIONS)
+    cut, cut_sizes = run_uncut(run, capped, capped.first_sizes())
+    assert cut_sizes == (FIRST_TOP_K, FIRST_MAX_DETECTIONS)
+    assert int(np.asarray(cut["valid"][0]).sum()) == FIRST_MAX_DETECTIONS < len(scores)

@@ -36,13 +36,16 @@ def test_make_tracker_takes_the_gate():
 
 
 def test_make_tracker_takes_the_patience():
-    assert make_tracker("longterm").tracks.max_lost_frames == 19  # patience 20 frames
-    assert make_tracker("longterm", patience=60).tracks.max_lost_frames == 59
-    assert make_tracker("longterm", 15.0, patience=60).tracks.max_lost_frames == 29  # 30 fps
+    # Kept while inactive <= patience, a frame count at any frame rate (the exercise's rule).
+    assert make_tracker("longterm").tracks.max_lost_frames == 20
+    assert make_tracker("longterm", patience=60).tracks.max_lost_frames == 60
+    assert make_tracker("longterm", 14.0, patience=20).tracks.max_lost_frames == 20
+    assert make_tracker("longterm", 1.0, patience=20).tracks.max_lost_frames == 20
+    assert make_tracker("reid", 14.0).tracks.max_lost_frames == 0  # dies at its first miss
     # The shipped GNN's patience, tuned by train_gnn and stored in its model.json.
     assert tuned_patience() == 120
-    assert make_tracker("gnn").tracks.max_lost_frames == 119
-    assert make_tracker("gnn", patience=90).tracks.max_lost_frames == 89
+    assert make_tracker("gnn").tracks.max_lost_frames == 120
+    assert make_tracker("gnn", 14.0, patience=90).tracks.max_lost_frames == 90
     with pytest.raises(ValueError, match="patience applies to longterm and gnn, not iou"):
         make_tracker("iou", patience=10)
     with pytest.raises(ValueError, match="patience must be >= 1"):

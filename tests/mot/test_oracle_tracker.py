@@ -162,12 +162,12 @@ def test_eval_trackers_get_their_patience_and_gate():
         make(spec)  # every default row builds
     longterm = make("longterm")
     assert isinstance(longterm, ReIDTracker)
-    assert longterm.config.appearance_gate == 1.2 and longterm.tracks.max_lost_frames == 19
+    assert longterm.config.appearance_gate == 1.2 and longterm.tracks.max_lost_frames == 20
     longterm = make("longterm-p60-g0.5")
-    assert longterm.config.appearance_gate == 0.5 and longterm.tracks.max_lost_frames == 59
+    assert longterm.config.appearance_gate == 0.5 and longterm.tracks.max_lost_frames == 60
     gnn = make("gnn")
-    assert isinstance(gnn, GNNTracker) and gnn.tracks.max_lost_frames == 59  # the tuned one
-    assert make("gnn-p90").tracks.max_lost_frames == 89
+    assert isinstance(gnn, GNNTracker) and gnn.tracks.max_lost_frames == 60  # the tuned one
+    assert make("gnn-p90").tracks.max_lost_frames == 90
     assert make("oracle-p60").tracks.max_lost_frames == 59
     assert make("oracle").tracks.max_lost_frames == 19
 

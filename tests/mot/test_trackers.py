@@ -226,9 +226,11 @@ def test_feature_history_copies_the_callers_buffer():
     np.testing.assert_array_equal(np.stack(track.history), np.tile([1, 0, 0, 0], (3, 1)))
 
 
-@pytest.mark.parametrize("gap, same_id", [(19, True), (20, False)])
-def test_longterm_keeps_a_track_while_inactive_below_patience(gap, same_id):
-    tracker = ReIDTracker(longterm_config(patience=20))
+# The exercise keeps a lost track while inactive <= patience, in frames at any frame rate.
+@pytest.mark.parametrize("frame_rate", [30.0, 14.0, 1.0])
+@pytest.mark.parametrize("gap, same_id", [(19, True), (20, True), (21, False)])
+def test_longterm_keeps_a_track_while_inactive_at_most_patience(gap, same_id, frame_rate):
+    tracker = ReIDTracker(longterm_config(patience=20), frame_rate=frame_rate)
     f = np.eye(4)[:1]
     for _ in range(3):
         tracker.update(_dets([[100.0, 100, 40, 100]], features=f))
@@ -259,7 +261,9 @@ def test_iou_threshold_must_be_positive():
         IoUTrackerConfig(iou_threshold=0.0)
 
 
-def test_frame_rate_scaling_truncates_like_bytetrack():
+def test_frame_rate_scaling_rounds_unless_told_to_truncate_like_bytetrack():
     cfg = IoUTrackerConfig(lifecycle=LifecycleConfig(max_lost=3))
-    assert IoUTracker(cfg, frame_rate=15).tracks.max_lost_frames == 1
+    assert IoUTracker(cfg, frame_rate=15).tracks.max_lost_frames == 2  # 1.5, halves up
+    floor = IoUTrackerConfig(lifecycle=LifecycleConfig(max_lost=3, frame_rate_rounding="floor"))
+    assert IoUTracker(floor, frame_rate=15).tracks.max_lost_frames == 1  # int(1.5)
     assert make_tracker("sort", frame_rate=7).tracks.max_lost_frames == 1  # SORT: not scaled
