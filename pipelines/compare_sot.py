@@ -1,16 +1,19 @@
 """E.T.Track against OpenCV's MIL on real sequences: success AUC side by side.
 
   python -m pipelines.compare_sot [--davis DIR] [--tennis DIR] [--synthetic 0]
-      [--checkpoint DIR] [--json OUT] [--predictions DIR]
+      [--checkpoint DIR] [--json OUT] [--predictions DIR] [--plot OUT.png]
 
 Both trackers start from frame 0's ground-truth box of every sequence: DAVIS-2016
 sequences with boxes from the masks, and the tennis player with the project's sparse
 hand-made ground truth (jaxmot/sot/annotations; 8 boxes, frames 0, 10, ..., 60, 69),
 plus optionally generated videos held out from training. Prints a table per tracker
-(OTB success AUC, precision at 20 px, normalised precision) and a summary, writes the
-scores as JSON and, with --predictions, each tracker's boxes as `<tracker>/<seq>.txt`
-(readable by `pipelines.evaluate_sot`). The dataset folders default to `davis2016/` and
-`tennis/` under the data root ($JAXMOT_DATA, default ./data; docs/datasets.md).
+(OTB success AUC, precision at 20 px, normalised precision, GOT-10k AO / SR) and a
+summary, writes the scores as JSON, with --predictions each tracker's boxes as
+`<tracker>/<seq>.txt` (readable by `pipelines.evaluate_sot`) and with --plot the success
+and precision plots (one line per tracker). DAVIS frames with an empty mask count as
+failures; the tennis ground truth is sparse, its unannotated frames are skipped. The
+dataset folders default to `davis2016/` and `tennis/` under the data root ($JAXMOT_DATA,
+default ./data; docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from jaxmot.sot.benchmark import (
     synthetic_sequences,
     tennis_sequence,
 )
+from jaxmot.sot.metrics import OVERALL, score_sequences
+from jaxmot.sot.plots import plot_success_precision
 from jaxmot.sot.results_io import format_table
 from jaxmot.sot.run import TRACKERS, format_boxes, make_sot_tracker
 
@@ -41,6 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", help="exported E.T.Track (default: the shipped one)")
     parser.add_argument("--json", type=pathlib.Path)
     parser.add_argument("--predictions", type=pathlib.Path)
+    parser.add_argument("--plot", type=pathlib.Path, help="success and precision plots (PNG)")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
 
@@ -76,6 +82,15 @@ def main(argv=None) -> int:
             for seq, boxes in preds.items():
                 atomic_write_text(args.predictions / tracker / f"{seq}.txt", format_boxes(boxes))
         print(f"boxes -> {args.predictions}")
+    if args.plot:
+        modes = {s.name: s.absent_mode for s in sequences}
+        curves = {
+            tracker: score_sequences({s.name: (preds[s.name], s.gt) for s in sequences},
+                                     absent=modes)[OVERALL]
+            for tracker, preds in predictions.items()
+        }  # fmt: skip
+        plot_success_precision(curves, args.plot)
+        print(f"success and precision plots -> {args.plot}")
     return 0
 
 

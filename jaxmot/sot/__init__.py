@@ -19,8 +19,9 @@
   sequences        evaluation sequences: frames, DAVIS masks as boxes
   synthetic        generated moving-object videos
   pairs            template/search training pairs
-  metrics          success AUC, precision, normalised precision
+  metrics          success AUC, precision, normalised precision, GOT-10k AO / SR
   results_io       box files, pairing, tables
+  plots            success and precision plots
   benchmark        running trackers over evaluation sequences and scoring them
   trainer          the task and protocol of `pipelines.train_sot`
   configs          experiment presets

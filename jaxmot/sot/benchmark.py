@@ -8,7 +8,10 @@ sequences with boxes from the masks (`davis_sequences`) and the tennis player of
 `tennis` frame folder (the DAVIS-2017 tennis sequence) with the project's hand-made
 sparse ground truth (`tennis_sequence`; see jaxmot/sot/annotations/README.md). Every
 tracker starts from the ground-truth box of frame 0 and is scored with
-`jaxmot.sot.metrics` (OTB success AUC, precision at 20 px, normalised precision).
+`jaxmot.sot.metrics` (OTB success AUC, precision at 20 px, normalised precision,
+GOT-10k AO / SR). Frames whose gt box is missing count as failures (the target is absent:
+an empty DAVIS mask), except in sparse sequences (`EvalSequence.sparse`, the tennis
+ground truth), where a NaN row is a frame nobody annotated and is skipped.
 """
 
 from __future__ import annotations
@@ -36,11 +39,20 @@ VALIDATION_SEED = 2_000_003
 
 @dataclasses.dataclass
 class EvalSequence:
-    """frames: [T] RGB uint8 arrays or image paths; gt: [T, 4] xywh (NaN: not annotated)."""
+    """frames: [T] RGB uint8 arrays or image paths; gt: [T, 4] xywh.
+
+    A NaN gt row is an absent target (scored as a failure), or, when `sparse`, a frame
+    that was not annotated (not scored)."""
 
     name: str
     frames: Sequence
     gt: np.ndarray
+    sparse: bool = False
+
+    @property
+    def absent_mode(self) -> str:
+        """How `jaxmot.sot.metrics` treats this sequence's NaN gt rows."""
+        return "skip" if self.sparse else "fail"
 
     def frame(self, t: int) -> np.ndarray:
         f = self.frames[t]
@@ -75,7 +87,7 @@ def tennis_sequence(root, groundtruth=TENNIS_GROUNDTRUTH) -> EvalSequence:
     gt = read_boxes(groundtruth)
     if len(gt) != len(frames):
         raise ValueError(f"{groundtruth}: {len(gt)} boxes for {len(frames)} frames in {root}")
-    return EvalSequence("tennis", frames, gt)
+    return EvalSequence("tennis", frames, gt, sparse=True)
 
 
 def track(tracker, sequence: EvalSequence) -> np.ndarray:
@@ -105,7 +117,10 @@ def run_benchmark(
             preds[seq.name] = track(tracker, seq)
             seconds += time.perf_counter() - start
             frames += len(seq.frames)
-        scores[name] = evaluate_sequences({s.name: (preds[s.name], s.gt) for s in sequences})
+        scores[name] = evaluate_sequences(
+            {s.name: (preds[s.name], s.gt) for s in sequences},
+            absent={s.name: s.absent_mode for s in sequences},
+        )
         scores[name]["fps"] = frames / seconds  # includes the first call's compilation
         predictions[name] = preds
         overall = scores[name]["OVERALL"]

@@ -1,12 +1,13 @@
-"""Single-object tracking (one-pass evaluation) metrics: success AUC, precision, norm. precision.
+"""Single-object tracking (one-pass evaluation) metrics: success AUC, precision, norm.
+precision, and GOT-10k's average overlap (AO) and success rates (SR0.5, SR0.75).
 
 pred, gt = read_boxes("runs/mil/blackswan.txt"), read_boxes("gt/blackswan.txt")  # sot_io
 scores = score_sequence(pred, gt)                         # SequenceScores
 metrics = evaluate_sequences({"blackswan": (pred, gt)})  # name | "OVERALL" -> dict
 
 Definitions (OTB-2015 toolkit `calcSeqErrRobust` / `perfPlot`, as pytracking's
-`analysis/extract_results.py` and pysot-toolkit's `OPEBenchmark` reimplement them; all
-three were read to fix the details below):
+`analysis/extract_results.py` and pysot-toolkit's `OPEBenchmark` reimplement them, and
+the GOT-10k toolkit's `ExperimentGOT10k.report`; all were read to fix the details below):
 
 * Boxes are xywh (top-left x, y, width, height) in pixels, one row per frame.
 * Invalid predictions: a predicted row with a NaN, w <= 0 or h <= 0 is replaced by the
@@ -16,10 +17,16 @@ three were read to fix the details below):
   (the tracker was initialised there), so frame 1 counts as a perfect frame. That is
   the default here (`first_frame="gt"`); "exclude" drops frame 1 (GOT-10k style) and
   "keep" scores the prediction as given.
-* Invalid ground truth: frames whose gt box has a NaN, w <= 0 or h <= 0 (absent target,
-  as LaSOT / GOT-10k mark them) are left out of numerator and denominator, as
-  pytracking does for every dataset but LaSOT/UAV (its LaSOT mode counts them as
-  failures instead). A sequence without a single valid frame is an error.
+* Frames without ground truth: a gt row with a NaN, w <= 0 or h <= 0 (absent target, as
+  LaSOT, UAV123 and DAVIS masks mark it). `absent="fail"` (the default) keeps such a
+  frame in the denominator as a failure on every curve (IoU 0, infinite centre error):
+  pytracking's `extract_results` with its default `exclude_invalid_frames=False`
+  (success and precision; its normalised-precision curve counts them as hits except on
+  LaSOT, where the visibility flags make them misses, as here), and pysot-toolkit,
+  which divides by all frames. `absent="skip"` leaves them out of numerator and
+  denominator (pytracking's `exclude_invalid_frames=True`); use it for sparse ground
+  truth where NaN means "not annotated" rather than "not there". A sequence without a
+  single valid gt frame is an error in both modes.
 * IoU: continuous-coordinate area overlap, inter / (w_p h_p + w_g h_g - inter), in
   [0, 1]. OTB and pytracking write it with inclusive pixel corners (x + w - 1) and a
   +1 on the intersection side, which cancel to the same number.
@@ -37,11 +44,22 @@ three were read to fix the details below):
   "Norm Precision"; that is `norm_precision` here (the number papers tabulate for
   LaSOT). The TrackingNet/LaSOT papers rank by the area under that curve instead:
   `norm_precision_auc` = mean of the 51-point curve.
-* Overall over sequences: every sequence weighs the same (not by length). The curves
-  are averaged over sequences and the summary numbers read off the averaged curves, so
-  overall AUC = mean of per-sequence AUCs, overall P@20 = mean of per-sequence P@20.
+* GOT-10k (toolkit `ExperimentGOT10k.report` / `_evaluate`): AO = mean IoU, SR0.5 and
+  SR0.75 = fraction of frames with IoU > 0.5 and > 0.75 (strict, as the toolkit's
+  `ious > 0.5`), over frames 2..T whose target is present (the toolkit drops frame 1 and
+  masks absent frames with `cover > 0`), whatever `first_frame` and `absent` say. The
+  toolkit reads presence from cover.label; here an invalid gt row marks it. Overall
+  AO/SR pool the frames of all sequences (the toolkit concatenates the IoUs), so long
+  sequences weigh more, unlike the OTB numbers. The toolkit also clips both boxes to
+  the image before the IoU (`bound`); box files carry no image size, so boxes are not
+  clipped here.
+* Overall over sequences (OTB numbers): every sequence weighs the same (not by length).
+  The curves are averaged over sequences and the summary numbers read off the averaged
+  curves, so overall AUC = mean of per-sequence AUCs, overall P@20 = mean of
+  per-sequence P@20.
 
-Reading box files, pairing them on disk and the table: `jaxmot.sot.results_io`.
+Reading box files, pairing them on disk and the table: `jaxmot.sot.results_io`; success
+and precision plots: `jaxmot.sot.plots`.
 """
 
 from __future__ import annotations
@@ -56,7 +74,9 @@ PRECISION_THRESHOLDS = np.arange(51, dtype=np.float64)  # pixels
 NORM_PRECISION_THRESHOLDS = np.arange(51, dtype=np.float64) / 100.0
 PRECISION_PIXELS = 20.0  # OTB's reported precision threshold
 NORM_PRECISION_AT = 0.2  # pysot / pytracking report the normalised curve here
+GOT10K_SR_THRESHOLDS = (0.5, 0.75)  # GOT-10k's SR0.5 and SR0.75 (IoU > t)
 FIRST_FRAME_MODES = ("gt", "exclude", "keep")
+ABSENT_MODES = ("fail", "skip")  # frames without gt: failures (pytracking) or left out
 OVERALL = "OVERALL"
 
 
@@ -74,6 +94,11 @@ def _as_boxes(boxes, what: str) -> np.ndarray:
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"{what} must be [T, 4] xywh, got shape {boxes.shape}")
     return boxes
+
+
+def _check_mode(name: str, value: str, modes: tuple[str, ...]) -> None:
+    if value not in modes:
+        raise ValueError(f"{name} must be one of {modes}, got {value!r}")
 
 
 def repair_predictions(pred: np.ndarray) -> np.ndarray:
@@ -107,43 +132,71 @@ class FrameErrors:
     """Errors on the scored frames only (see the module docstring).
 
     iou [N] in [0, 1]; center [N] pixels; norm_center [N] in gt-size units (inf where
-    the prediction is missing); frames: length of the sequence; scored: N.
+    the prediction or the gt box is missing); present [N] bool, the gt box is valid
+    (False only with absent="fail": those frames are scored as failures); frames: length
+    of the sequence; scored: N.
     """
 
     iou: np.ndarray
     center: np.ndarray
     norm_center: np.ndarray
+    present: np.ndarray
     frames: int
 
     @property
     def scored(self) -> int:
         return len(self.iou)
 
+    @property
+    def absent(self) -> int:
+        """Scored frames without a gt box (failures by construction)."""
+        return int((~self.present).sum())
 
-def frame_errors(pred, gt, first_frame: str = "gt") -> FrameErrors:
-    """Per-frame IoU and centre errors of predictions [T, 4] against gt [T, 4] (xywh)."""
+
+def frame_errors(pred, gt, first_frame: str = "gt", absent: str = "fail") -> FrameErrors:
+    """Per-frame IoU and centre errors of predictions [T, 4] against gt [T, 4] (xywh).
+
+    absent: "fail" scores frames without a gt box as failures (IoU 0, infinite centre
+    errors); "skip" leaves them out (see the module docstring)."""
     pred, gt = _as_boxes(pred, "pred"), _as_boxes(gt, "gt")
     if len(pred) != len(gt):
         raise ValueError(f"pred has {len(pred)} frames but gt has {len(gt)}")
-    if first_frame not in FIRST_FRAME_MODES:
-        raise ValueError(f"first_frame must be one of {FIRST_FRAME_MODES}, got {first_frame!r}")
+    _check_mode("first_frame", first_frame, FIRST_FRAME_MODES)
+    _check_mode("absent", absent, ABSENT_MODES)
     if not len(gt):
         raise ValueError("empty sequence: no boxes")
     pred = repair_predictions(pred)
-    scored = _valid(gt)
-    if first_frame == "gt" and scored[0]:
+    present = _valid(gt)
+    scored = np.ones(len(gt), bool) if absent == "fail" else present.copy()
+    if first_frame == "gt" and present[0]:
         pred[0] = gt[0]
     elif first_frame == "exclude":
         scored[0] = False
-    if not scored.any():
+    if not (scored & present).any():
         raise ValueError("no frame to score: every ground-truth box is missing (NaN) or empty")
-    p, g = pred[scored], gt[scored]
+    p, g, ok = pred[scored], gt[scored], present[scored]
     offset = (p[:, :2] + p[:, 2:] / 2) - (g[:, :2] + g[:, 2:] / 2)
-    missing = ~np.isfinite(offset).all(axis=1)
+    missing = ~np.isfinite(offset).all(axis=1) | ~ok
     center = np.where(missing, np.inf, np.linalg.norm(np.nan_to_num(offset), axis=1))
-    norm = np.linalg.norm(np.nan_to_num(offset) / g[:, 2:], axis=1)
+    # Absent rows may hold w = 0: divide by 1 there (the result is replaced by inf).
+    gt_wh = np.where(ok[:, None], g[:, 2:], 1.0)
+    norm = np.linalg.norm(np.nan_to_num(offset) / gt_wh, axis=1)
     norm = np.where(missing, np.inf, norm)
-    return FrameErrors(paired_iou(p, g), center, norm, len(gt))
+    iou = np.where(ok, paired_iou(p, g), 0.0)
+    return FrameErrors(iou, center, norm, ok, len(gt))
+
+
+def got10k_overlaps(pred, gt) -> np.ndarray:
+    """[M] IoUs GOT-10k's AO and SR average: frames 2..T whose gt box is valid.
+
+    Predictions are repaired as for the OTB numbers (`repair_predictions`); the GOT-10k
+    toolkit asks for valid boxes on every frame, so it never needs to."""
+    pred, gt = repair_predictions(pred), _as_boxes(gt, "gt")
+    if len(pred) != len(gt):
+        raise ValueError(f"pred has {len(pred)} frames but gt has {len(gt)}")
+    keep = _valid(gt)
+    keep[:1] = False  # the toolkit scores frames 1.. (0-based): frame 0 is the init box
+    return paired_iou(pred[keep], gt[keep])
 
 
 # ---------------------------------------------------------------------------------------
@@ -151,46 +204,53 @@ def frame_errors(pred, gt, first_frame: str = "gt") -> FrameErrors:
 # ---------------------------------------------------------------------------------------
 
 
-def success_curve(pred, gt, thresholds=SUCCESS_THRESHOLDS, first_frame: str = "gt"):
+def success_curve(
+    pred, gt, thresholds=SUCCESS_THRESHOLDS, first_frame: str = "gt", absent: str = "fail"
+):
     """[K] fraction of scored frames with IoU > t, for each threshold t."""
-    iou = frame_errors(pred, gt, first_frame).iou
+    iou = frame_errors(pred, gt, first_frame, absent).iou
     return (iou[:, None] > np.asarray(thresholds)[None, :]).mean(axis=0)
 
 
-def success_auc(pred, gt, first_frame: str = "gt") -> float:
+def success_auc(pred, gt, first_frame: str = "gt", absent: str = "fail") -> float:
     """OTB success AUC: the mean of the 21-point success curve, in [0, 20/21]."""
-    return float(success_curve(pred, gt, SUCCESS_THRESHOLDS, first_frame).mean())
+    return float(success_curve(pred, gt, SUCCESS_THRESHOLDS, first_frame, absent).mean())
 
 
-def precision_curve(pred, gt, thresholds=PRECISION_THRESHOLDS, first_frame: str = "gt"):
+def precision_curve(
+    pred, gt, thresholds=PRECISION_THRESHOLDS, first_frame: str = "gt", absent: str = "fail"
+):
     """[K] fraction of scored frames with centre distance <= t pixels."""
-    center = frame_errors(pred, gt, first_frame).center
+    center = frame_errors(pred, gt, first_frame, absent).center
     return (center[:, None] <= np.asarray(thresholds)[None, :]).mean(axis=0)
 
 
-def precision(pred, gt, pixels: float = PRECISION_PIXELS, first_frame: str = "gt") -> float:
+def precision(
+    pred, gt, pixels: float = PRECISION_PIXELS, first_frame: str = "gt", absent: str = "fail"
+) -> float:
     """Fraction of scored frames whose centre is within `pixels` of the gt centre (P@20)."""
-    return float(precision_curve(pred, gt, [pixels], first_frame)[0])
+    return float(precision_curve(pred, gt, [pixels], first_frame, absent)[0])
 
 
 def normalized_precision_curve(
-    pred, gt, thresholds=NORM_PRECISION_THRESHOLDS, first_frame: str = "gt"
+    pred, gt, thresholds=NORM_PRECISION_THRESHOLDS, first_frame: str = "gt", absent: str = "fail"
 ):
     """[K] fraction of scored frames with gt-size-normalised centre distance <= t."""
-    norm = frame_errors(pred, gt, first_frame).norm_center
+    norm = frame_errors(pred, gt, first_frame, absent).norm_center
     return (norm[:, None] <= np.asarray(thresholds)[None, :]).mean(axis=0)
 
 
 def normalized_precision(
-    pred, gt, threshold: float = NORM_PRECISION_AT, first_frame: str = "gt"
+    pred, gt, threshold: float = NORM_PRECISION_AT, first_frame: str = "gt", absent: str = "fail"
 ) -> float:
     """The normalised precision curve at `threshold` (0.2: what pysot/pytracking report)."""
-    return float(normalized_precision_curve(pred, gt, [threshold], first_frame)[0])
+    return float(normalized_precision_curve(pred, gt, [threshold], first_frame, absent)[0])
 
 
-def normalized_precision_auc(pred, gt, first_frame: str = "gt") -> float:
+def normalized_precision_auc(pred, gt, first_frame: str = "gt", absent: str = "fail") -> float:
     """TrackingNet / LaSOT-paper normalised precision: mean of the curve over t in 0..0.5."""
-    return float(normalized_precision_curve(pred, gt, first_frame=first_frame).mean())
+    curve = normalized_precision_curve(pred, gt, first_frame=first_frame, absent=absent)
+    return float(curve.mean())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,18 +258,22 @@ class SequenceScores:
     """One sequence's (or the average over sequences') curves and summary numbers.
 
     success [21], precision [51], norm_precision [51] are the curves over
-    SUCCESS_THRESHOLDS, PRECISION_THRESHOLDS and NORM_PRECISION_THRESHOLDS; frames is
-    the sequence length, scored the frames that counted (valid gt; see module docs).
+    SUCCESS_THRESHOLDS, PRECISION_THRESHOLDS and NORM_PRECISION_THRESHOLDS; overlaps [M]
+    the IoUs GOT-10k's AO and SR average (`got10k_overlaps`; pooled over sequences by
+    `average`); frames is the sequence length, scored the frames that counted on the
+    curves, absent the scored frames without gt (see the module docs).
     """
 
     success: np.ndarray
     precision: np.ndarray
     norm_precision: np.ndarray
+    overlaps: np.ndarray
     frames: int
     scored: int
+    absent: int
 
     @classmethod
-    def from_errors(cls, errors: FrameErrors) -> SequenceScores:
+    def from_errors(cls, errors: FrameErrors, overlaps: np.ndarray) -> SequenceScores:
         def curve(values, thresholds, op):
             return op(values[:, None], thresholds[None, :]).mean(axis=0)
 
@@ -217,19 +281,24 @@ class SequenceScores:
             success=curve(errors.iou, SUCCESS_THRESHOLDS, np.greater),
             precision=curve(errors.center, PRECISION_THRESHOLDS, np.less_equal),
             norm_precision=curve(errors.norm_center, NORM_PRECISION_THRESHOLDS, np.less_equal),
+            overlaps=np.asarray(overlaps, np.float64),
             frames=errors.frames,
             scored=errors.scored,
+            absent=errors.absent,
         )
 
     @classmethod
     def average(cls, scores: list[SequenceScores]) -> SequenceScores:
-        """Curves averaged over sequences (each weighs 1); frame counts summed."""
+        """Curves averaged over sequences (each weighs 1); GOT-10k overlaps pooled (each
+        frame weighs 1, as the GOT-10k toolkit); frame counts summed."""
         return cls(
             success=np.mean([s.success for s in scores], axis=0),
             precision=np.mean([s.precision for s in scores], axis=0),
             norm_precision=np.mean([s.norm_precision for s in scores], axis=0),
+            overlaps=np.concatenate([s.overlaps for s in scores]),
             frames=sum(s.frames for s in scores),
             scored=sum(s.scored for s in scores),
+            absent=sum(s.absent for s in scores),
         )
 
     @property
@@ -248,41 +317,86 @@ class SequenceScores:
     def norm_precision_auc(self) -> float:
         return float(self.norm_precision.mean())
 
+    @property
+    def ao(self) -> float:
+        """GOT-10k average overlap; NaN when no frame after the first has a gt box."""
+        return float(self.overlaps.mean()) if len(self.overlaps) else float("nan")
+
+    def success_rate(self, threshold: float) -> float:
+        """GOT-10k SR: fraction of its frames with IoU > threshold (NaN without frames)."""
+        if not len(self.overlaps):
+            return float("nan")
+        return float((self.overlaps > threshold).mean())
+
     def summary(self) -> dict[str, float | int]:
         """The numbers for tables and JSON (fractions in [0, 1], not percentages)."""
+        sr50, sr75 = (self.success_rate(t) for t in GOT10K_SR_THRESHOLDS)
         return {
             "auc": self.auc,
             "precision20": self.precision20,
             "norm_precision": self.norm_precision_at_02,
             "norm_precision_auc": self.norm_precision_auc,
+            "ao": self.ao,
+            "sr50": sr50,
+            "sr75": sr75,
             "frames": self.frames,
             "scored_frames": self.scored,
+            "absent_frames": self.absent,
+            "got10k_frames": len(self.overlaps),
         }
 
 
-def score_sequence(pred, gt, first_frame: str = "gt") -> SequenceScores:
+def score_sequence(pred, gt, first_frame: str = "gt", absent: str = "fail") -> SequenceScores:
     """All curves of one sequence: predictions [T, 4] against gt [T, 4], both xywh."""
-    return SequenceScores.from_errors(frame_errors(pred, gt, first_frame))
+    errors = frame_errors(pred, gt, first_frame, absent)
+    return SequenceScores.from_errors(errors, got10k_overlaps(pred, gt))
 
 
-def evaluate_sequences(
-    pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], first_frame: str = "gt"
-) -> dict[str, dict[str, float | int]]:
+def score_sequences(
+    pairs: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    first_frame: str = "gt",
+    absent: str | Mapping[str, str] = "fail",
+) -> dict[str, SequenceScores]:
     """Score each (predictions, gt) pair and their average.
 
+    Args:
+      pairs: sequence name -> (predictions [T, 4], gt [T, 4]), xywh.
+      first_frame: one of FIRST_FRAME_MODES.
+      absent: one of ABSENT_MODES for every sequence, or a mapping from sequence name to
+        a mode (sequences it does not name get "fail"): sparse hand-made ground truth,
+        where NaN means "not annotated", wants "skip" next to sequences whose NaN rows
+        mark an absent target.
+
     Returns:
-      sequence name (sorted) | "OVERALL" (last) -> `SequenceScores.summary()`: auc,
-      precision20, norm_precision (at 0.2), norm_precision_auc, frames, scored_frames.
+      sequence name (sorted) | "OVERALL" (last) -> SequenceScores.
     """
     if not pairs:
         raise ValueError("no sequences to evaluate")
+    modes = absent if isinstance(absent, Mapping) else dict.fromkeys(pairs, absent)
+    for mode in modes.values():
+        _check_mode("absent", mode, ABSENT_MODES)
     scores = {}
     for name in sorted(pairs):
         pred, gt = pairs[name]
         try:
-            scores[name] = score_sequence(pred, gt, first_frame)
+            scores[name] = score_sequence(pred, gt, first_frame, modes.get(name, "fail"))
         except ValueError as e:
             raise ValueError(f"sequence {name}: {e}") from None
-    out = {name: s.summary() for name, s in scores.items()}
-    out[OVERALL] = SequenceScores.average(list(scores.values())).summary()
-    return out
+    scores[OVERALL] = SequenceScores.average(list(scores.values()))
+    return scores
+
+
+def evaluate_sequences(
+    pairs: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    first_frame: str = "gt",
+    absent: str | Mapping[str, str] = "fail",
+) -> dict[str, dict[str, float | int]]:
+    """`score_sequences` as numbers.
+
+    Returns:
+      sequence name (sorted) | "OVERALL" (last) -> `SequenceScores.summary()`: auc,
+      precision20, norm_precision (at 0.2), norm_precision_auc, ao, sr50, sr75, frames,
+      scored_frames, absent_frames, got10k_frames.
+    """
+    scores = score_sequences(pairs, first_frame, absent)
+    return {name: s.summary() for name, s in scores.items()}

@@ -173,15 +173,22 @@ def load_sequence_pairs(
 
 _COLUMNS = (
     ("frames", "Frames"),
+    ("absent_frames", "Absent"),
     ("auc", "AUC"),
     ("precision20", "P@20"),
     ("norm_precision", "NormP"),
     ("norm_precision_auc", "NormP-AUC"),
+    ("ao", "AO"),
+    ("sr50", "SR0.5"),
+    ("sr75", "SR0.75"),
 )
 
 
 def format_table(metrics: Mapping[str, Mapping[str, float | int]]) -> str:
-    """Fixed-width table, one row per sequence then OVERALL; scores as percentages."""
+    """Fixed-width table, one row per sequence then OVERALL; scores as percentages.
+
+    Absent: scored frames without a gt box (failures with absent="fail", 0 with "skip");
+    AO / SR0.5 / SR0.75: GOT-10k's numbers (see `jaxmot.sot.metrics`)."""
 
     def cell(v) -> str:
         if isinstance(v, int):

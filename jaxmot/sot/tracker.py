@@ -10,11 +10,16 @@ so a run compiles once per (bucket, search size) pair, not per target count.
 
 The template's features are computed once, at `init`.
 
-Geometry (as the official tracker): s_z = sqrt((w + p)(h + p)) with p = context (w + h)
-rounded at init, scale_z = template_size / s_z, the search crop covers s_x = s_z *
-search_size / template_size image pixels; targets whose area is below 0.4 % of the image
-at init use the 288 search crop for the whole sequence. After each frame the centre is
-clamped to the image and the size to [min_size, image size].
+Geometry (as the official tracker, pblatter/ettrack `et_tracker.py`): s_z = sqrt((w +
+p)(h + p)) with p = context (w + h), rounded (Python's round) for the template crop at
+init, scale_z = template_size / s_z, the search crop covers s_x = s_z * search_size /
+template_size image pixels, rounded half away from zero (the official `python2round`);
+targets whose area is below 0.4 % of the image at init use the 288 search crop for the
+whole sequence. Crops are placed as the official `get_subwindow_tracking` places them
+(`official_crop_rounding`: window corner rounded to whole pixels, half a pixel up-left of
+the centre). After each frame the centre is clamped to the image and the size to
+[min_size, image size]. The reported box is the official `cxy_wh_2_rect`: x, y clamped
+at >= 0 with w, h unchanged (`clamp_box_origin`); the state keeps the unclamped centre.
 """
 
 from __future__ import annotations
@@ -36,7 +41,16 @@ from jaxmot.sot import geometry as geo
 class SOTTrackerConfig:
     """The online loop's settings; defaults from the official et_tracker (Config and
     parameters(): penalty_k 0.007, window_influence 0.225, lr 0.616, context 0.5,
-    small_sz 256, big_sz 288 below 0.4 % of the image area, sizes clamped to >= 10)."""
+    small_sz 256, big_sz 288 below 0.4 % of the image area, sizes clamped to >= 10).
+
+    official_crop_rounding: crop windows placed and sized as `get_subwindow_tracking`
+      (see `jaxmot.sot.geometry.crop_affine`), padded with the image's mean colour
+      truncated to whole levels as its uint8 padding does; False centres each crop
+      exactly on the target with its side rounded half to even and the unrounded mean
+      colour (jaxmot's behaviour before; the crop moves by up to a pixel).
+    clamp_box_origin: report x, y clamped at 0 as the official `cxy_wh_2_rect`; False
+      reports center - size / 2 as it is (x, y < 0 at the left/top edge).
+    """
 
     template_size: int = 127
     search_size: int = 256
@@ -49,6 +63,8 @@ class SOTTrackerConfig:
     size_lr: float = 0.616
     min_size: float = 10.0
     buckets: tuple[int, ...] = (1, 8, 64, 256)
+    official_crop_rounding: bool = True
+    clamp_box_origin: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.window_influence <= 1.0:
@@ -106,12 +122,17 @@ class SOTTracker:
         self.size = boxes[:, 2:].copy()
         self.image_wh = np.array([[f.shape[1], f.shape[0]] for f in frames], np.float64)
         self.pad_color = np.stack([f.reshape(-1, 3).mean(0) for f in frames])
+        if cfg.official_crop_rounding:
+            # The official code pads inside a uint8 image: the mean colour is truncated.
+            self.pad_color = np.floor(self.pad_color)
         area = self.size.prod(1) / self.image_wh.prod(1)
         self.search_size = np.where(area < cfg.tiny_area_fraction, cfg.tiny_search_size,
                                     cfg.search_size)  # fmt: skip
+        # The official init rounds s_z with Python 3's round (half to even), as np.round.
         s_z = np.round(geo.crop_scale(self.size, cfg.context)[0])
         crops = np.stack([
-            geo.crop_affine_cv2(f, c, s, cfg.template_size, p)
+            geo.crop_affine_cv2(f, c, s, cfg.template_size, p,
+                                official_rounding=cfg.official_crop_rounding)
             for f, c, s, p in zip(frames, self.center, s_z, self.pad_color, strict=True)
         ])  # fmt: skip
         self.template_features = self._embed_templates(crops)
@@ -120,8 +141,11 @@ class SOTTracker:
 
     @property
     def boxes(self) -> np.ndarray:
-        """[N, 4] current x, y, w, h."""
-        return np.concatenate([self.center - self.size / 2, self.size], 1)
+        """[N, 4] current x, y, w, h; x, y >= 0 with `clamp_box_origin` (as official)."""
+        corner = self.center - self.size / 2
+        if self.config.clamp_box_origin:
+            corner = np.maximum(corner, 0.0)
+        return np.concatenate([corner, self.size], 1)
 
     # ------------------------------------------------------------------ tracking
 
@@ -134,10 +158,13 @@ class SOTTracker:
         scale_z = cfg.template_size / s_z
         for search_size in np.unique(self.search_size):
             rows = np.flatnonzero(self.search_size == search_size)
-            s_x = np.round(s_z[rows] * search_size / cfg.template_size)
+            s_x = s_z[rows] * search_size / cfg.template_size
+            # Official: python2round (half away from zero); before: half to even.
+            s_x = np.floor(s_x + 0.5) if cfg.official_crop_rounding else np.round(s_x)
             crops = np.stack([
                 geo.crop_affine_cv2(
-                    frames[i], self.center[i], s, int(search_size), self.pad_color[i]
+                    frames[i], self.center[i], s, int(search_size), self.pad_color[i],
+                    official_rounding=cfg.official_crop_rounding,
                 )
                 for i, s in zip(rows, s_x, strict=True)
             ])  # fmt: skip
@@ -150,10 +177,12 @@ class SOTTracker:
         return self.boxes
 
     def track_sequence(self, frames: Iterable[np.ndarray], init_box) -> np.ndarray:
-        """One target through a sequence: [T, 4] xywh, row 0 the init box."""
+        """One target through a sequence: [T, 4] xywh, row 0 the init box as given (as
+        pytracking reports frame 0)."""
         frames = iter(frames)
-        self.init([next(frames)], np.asarray(init_box, np.float64)[None])
-        out = [self.boxes[0]]
+        init_box = np.asarray(init_box, np.float64)
+        self.init([next(frames)], init_box[None])
+        out = [init_box]
         for frame in frames:
             out.append(self.update([frame])[0])
         return np.stack(out)

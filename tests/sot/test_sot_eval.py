@@ -91,14 +91,20 @@ def test_read_boxes_empty_file(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-def _reference(pred, gt):
-    """Plain-loop OTB/pytracking reference: first frame = gt, invalid gt rows skipped."""
+def _reference(pred, gt, absent="skip"):
+    """Plain-loop OTB/pytracking reference: first frame = gt; frames with an invalid gt
+    row skipped ("skip") or scored as misses ("fail": IoU below every threshold,
+    centre errors above every threshold, the frame still in the denominator)."""
     pred = np.array(pred, float)
     gt = np.array(gt, float)
     pred[0] = gt[0]
     ious, errs, norms = [], [], []
     for p, g in zip(pred, gt, strict=True):
         if not (np.isfinite(g).all() and g[2] > 0 and g[3] > 0):
+            if absent == "fail":
+                ious.append(-1.0)  # pytracking's err_overlap for invalid frames
+                errs.append(math.inf)
+                norms.append(math.inf)
             continue
         iw = max(0.0, min(p[0] + p[2], g[0] + g[2]) - max(p[0], g[0]))
         ih = max(0.0, min(p[1] + p[3], g[1] + g[3]) - max(p[1], g[1]))
@@ -162,23 +168,32 @@ def test_matches_plain_reference_on_random_boxes():
     pred[:, 2:] = np.abs(pred[:, 2:]) + 1
     gt[[7, 30]] = np.nan  # absent target
     gt[41, 2] = 0.0  # empty gt box
-    succ, prec, norm = _reference(pred, gt)
-    s = score_sequence(pred, gt)
-    np.testing.assert_allclose(s.success, succ)
-    np.testing.assert_allclose(s.precision, prec)
-    np.testing.assert_allclose(s.norm_precision, norm)
-    assert s.frames == 60 and s.scored == 57
-    assert s.auc == pytest.approx(succ.mean())
-    assert s.precision20 == pytest.approx(prec[20])
-    assert s.norm_precision_at_02 == pytest.approx(norm[20])
+    for absent, scored in (("skip", 57), ("fail", 60)):
+        succ, prec, norm = _reference(pred, gt, absent)
+        s = score_sequence(pred, gt, absent=absent)
+        np.testing.assert_allclose(s.success, succ)
+        np.testing.assert_allclose(s.precision, prec)
+        np.testing.assert_allclose(s.norm_precision, norm)
+        assert s.frames == 60 and s.scored == scored and s.absent == scored - 57
+        assert s.auc == pytest.approx(succ.mean())
+        assert s.precision20 == pytest.approx(prec[20])
+        assert s.norm_precision_at_02 == pytest.approx(norm[20])
 
 
-def test_nan_gt_rows_are_skipped():
+def test_nan_gt_rows_fail_by_default_or_are_skipped():
     gt = np.array([[0, 0, 10, 10], [np.nan] * 4, [0, 0, 10, 10], [0, 0, 0, 10]], float)
     pred = np.array([[0, 0, 10, 10], [500, 500, 5, 5], [0, 0, 10, 10], [90, 90, 5, 5]], float)
-    s = score_sequence(pred, gt)
-    assert s.scored == 2 and s.frames == 4
+    s = score_sequence(pred, gt, absent="skip")
+    assert s.scored == 2 and s.frames == 4 and s.absent == 0
     assert s.auc == pytest.approx(PERFECT_AUC) and s.precision20 == 1.0
+    # Default (pytracking, pysot): the two frames without gt are misses out of 4, even a
+    # prediction sitting exactly on the last known box.
+    pred[1] = gt[0]
+    s = score_sequence(pred, gt)
+    assert s.scored == 4 and s.absent == 2
+    assert s.auc == pytest.approx(PERFECT_AUC / 2)
+    assert s.precision20 == 0.5 and s.norm_precision_at_02 == 0.5
+    assert s.precision[-1] == 0.5 and s.norm_precision[-1] == 0.5
 
 
 def test_invalid_predictions_repeat_the_previous_box():
@@ -202,6 +217,10 @@ def test_metric_errors():
         score_sequence(np.zeros((0, 4)), np.zeros((0, 4)))
     with pytest.raises(ValueError, match="first_frame"):
         score_sequence(gt, gt, first_frame="skip")
+    with pytest.raises(ValueError, match="absent must be one of"):
+        score_sequence(gt, gt, absent="drop")
+    with pytest.raises(ValueError, match="no frame to score"):  # in both modes
+        score_sequence(gt, np.full((3, 4), np.nan), absent="fail")
 
 
 def test_overall_averages_sequences():

@@ -257,9 +257,10 @@ def test_crop_jax_and_cv2_agree(center, side, out):
     jx = np.asarray(crop_jit(img, jnp.asarray(center), side, out, jnp.asarray(pad)))
     cv = crop_affine_cv2(img, center, side, out, pad)
     assert np.abs(jx - cv).max() <= 0.75  # uint8 output rounding and pad colour
-    # Float input: no output rounding, the two agree to float precision.
+    # Float input: no output rounding; OpenCV 4's fixed-point warpAffine (interpolation
+    # weights in 1/32 steps) leaves up to ~0.09 on this smooth image.
     cv_f = crop_affine_cv2(img.astype(np.float32), center, side, out, pad)
-    assert np.abs(jx - cv_f).max() <= 0.05
+    assert np.abs(jx - cv_f).max() <= 0.1
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from flax import nnx
@@ -208,3 +209,101 @@ assert out.shape == (3, 4) and np.isfinite(out).all()
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------------
+# The official box report and crop placement (pblatter/ettrack et_tracker.py, utils.py)
+# ---------------------------------------------------------------------------------------
+
+
+def _official_rect(center, size):
+    """Official `cxy_wh_2_rect`: [max(0, cx - w/2), max(0, cy - h/2), w, h]."""
+    return np.array([[max(0.0, c[0] - s[0] / 2), max(0.0, c[1] - s[1] / 2), s[0], s[1]]
+                     for c, s in zip(center, size, strict=True)])  # fmt: skip
+
+
+def test_reported_box_clamped_at_the_image_edge_as_official(model, video):
+    frames, _ = video
+    init = np.array([[-6.0, 2.0, 30.0, 24.0], [60.0, 40.0, 30.0, 24.0]])  # one past the edge
+    clamped, raw = SOTTracker(model), SOTTracker(model, SOTTrackerConfig(clamp_box_origin=False))
+    for tracker in (clamped, raw):
+        tracker.init([frames[0]] * 2, init)
+        # The state right at the corner: the box sticks out up to 20 px left and 15 up.
+        tracker.center = np.array([[5.0, 3.0], [80.0, 50.0]])
+        tracker.size = np.array([[40.0, 30.0], [20.0, 16.0]])
+    np.testing.assert_array_equal(clamped.boxes, _official_rect(clamped.center, clamped.size))
+    np.testing.assert_array_equal(clamped.boxes[0], [0, 0, 40, 30])  # w, h kept, not cut
+    np.testing.assert_array_equal(raw.boxes[0], [-15, -12, 40, 30])
+    np.testing.assert_array_equal(raw.boxes[1], clamped.boxes[1])  # inside: no change
+    # Through update: the state (centre) is not clamped beyond the image, only the report.
+    out = clamped.update([frames[1]] * 2)
+    np.testing.assert_array_equal(out, _official_rect(clamped.center, clamped.size))
+    assert (out[:, :2] >= 0).all()
+    # track_sequence reports frame 0 as the init box given, as pytracking does.
+    rows = SOTTracker(model).track_sequence(frames[:3], init[0])
+    np.testing.assert_array_equal(rows[0], init[0])
+    assert (rows[1:, :2] >= 0).all()
+
+
+def _smooth_image(h=120, w=160):
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    red = 120 + 80 * np.sin(x / 13.0) * np.cos(y / 17.0)
+    img = np.stack([red, 100 + 60 * np.cos(x / 11.0 + y / 19.0), 128 + 0.5 * x - 0.4 * y], -1)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def _official_subwindow(im, pos, model_sz, original_sz, avg):
+    """Official `get_subwindow_tracking`: integer window from round(pos - (sz + 1) / 2),
+    mean-colour padding (into a uint8 image: truncated), cv2.resize of the slice."""
+    c = (original_sz + 1) / 2
+    xmin, ymin = round(float(pos[0] - c)), round(float(pos[1] - c))
+    xmax, ymax = xmin + original_sz - 1, ymin + original_sz - 1
+    left, top = max(0, -xmin), max(0, -ymin)
+    right, bottom = max(0, xmax - im.shape[1] + 1), max(0, ymax - im.shape[0] + 1)
+    padded = np.zeros((im.shape[0] + top + bottom, im.shape[1] + left + right, 3), np.uint8)
+    padded[:] = avg  # numpy casts the float mean to uint8 by truncation
+    padded[top : top + im.shape[0], left : left + im.shape[1]] = im
+    patch = padded[ymin + top : ymax + top + 1, xmin + left : xmax + left + 1]
+    return cv2.resize(patch, (model_sz, model_sz)).astype(np.float32)
+
+
+def _python2round(f):
+    """Official python2round: half away from zero."""
+    return f + abs(f) / f * 0.5 if round(f + 1) - round(f) != 1 else round(f)
+
+
+@pytest.mark.parametrize("official", [True, False])
+def test_crops_placed_as_official_by_default(model, official, monkeypatch):
+    assert SOTTrackerConfig().official_crop_rounding  # the default
+    image = _smooth_image()
+    # A centre off the pixel grid and near the edge, so rounding and padding both matter.
+    init = np.array([[7.3, 30.6, 33.0, 41.0]])
+    tracker = SOTTracker(model, SOTTrackerConfig(official_crop_rounding=official))
+    seen = {}
+
+    def record(key, call, crops_at):  # keep the crops the tracker hands to the network
+        def wrapped(*args):
+            seen[key] = args[crops_at]
+            return call(*args)
+
+        return wrapped
+
+    monkeypatch.setattr(tracker, "_embed_templates", record("z", tracker._embed_templates, 0))
+    monkeypatch.setattr(tracker, "_search", record("x", tracker._search, 1))
+    tracker.init([image], init)
+    w, h = init[0, 2:]
+    pos = init[0, :2] + init[0, 2:] / 2  # official get_axis_aligned_bbox: x + w / 2
+    avg = image.reshape(-1, 3).mean(0)
+    s_z = np.sqrt((w + 0.5 * (w + h)) * (h + 0.5 * (w + h)))
+    template = _official_subwindow(image, pos, 127, round(float(s_z)), avg)
+    tracker.update([image])
+    s_x = s_z + 2 * ((256 - 127) / 2 / (127 / s_z))  # official track()
+    search_crop = _official_subwindow(image, pos, 256, int(_python2round(float(s_x))), avg)
+    for name, ref in (("z", template), ("x", search_crop)):
+        ours = np.asarray(seen[name])[0]
+        # cv2.resize clamps at the slice edge when upscaling: compare inside the border.
+        err = np.abs(ours - ref)[1:-1, 1:-1].max()
+        if official:  # within cv2's fixed-point rounding (warpAffine, resize)
+            assert err <= 1.0, (name, err)
+        else:  # exactly centred crops sit up to a pixel away: many levels on this image
+            assert err > 3, (name, err)
