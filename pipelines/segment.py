@@ -20,7 +20,9 @@ import pathlib
 import sys
 
 from jaxmot.seg.checkpoint import JOINT_CHECKPOINT, load_segmenter
+from jaxmot.seg.model import JOINT_KINDS
 from jaxmot.seg.segment import IMAGE_SUFFIXES, image_files, segment_images
+from jaxmot.seg.vit_checkpoint import vit_weights
 
 
 def main(argv=None) -> int:
@@ -28,8 +30,12 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=pathlib.Path, required=True)
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--checkpoint", type=pathlib.Path, default=JOINT_CHECKPOINT)
-    parser.add_argument("--vit-checkpoint", type=pathlib.Path, help="DINO .pth (linear/pac)")
-    parser.add_argument("--low-res", type=pathlib.Path, help="low-resolution maps (joint)")
+    parser.add_argument(
+        "--vit-checkpoint",
+        type=pathlib.Path,
+        help="DINO .pth, or its `pipelines.convert dino` export (linear/pac)",
+    )
+    parser.add_argument("--low-res", type=pathlib.Path, help="low-resolution maps (joint, pacnet)")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -40,7 +46,7 @@ def main(argv=None) -> int:
     if not paths:
         parser.error(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {args.images}")
     model, manifest = load_segmenter(args.checkpoint)
-    if model.config.kind == "joint" and args.low_res is None:
+    if model.config.kind in JOINT_KINDS and args.low_res is None:
         parser.error(f"{args.checkpoint} is a joint upsampler: give --low-res DIR")
     segment_images(
         model,
@@ -48,7 +54,7 @@ def main(argv=None) -> int:
         paths,
         args.output,
         low_res=args.low_res,
-        vit_checkpoint=args.vit_checkpoint,
+        vit_checkpoint=vit_weights(args.vit_checkpoint),
         threshold=args.threshold,
         progress=not args.no_progress,
     )

@@ -9,7 +9,9 @@ low-resolution map.
   vit            DINO ViT-S/16 and ViT-S/8
   dino_convert   official DINO checkpoints -> VisionTransformer
   vit_features   frozen ViT patch features, computed once per image
-  model          the linear probe, the PAC upsampler, the PAC joint upsampler
+  model          the linear probe, the PAC upsampler, the PAC joint upsampler, the
+                 pacnet head
+  joint_upsample pacnet's joint upsampling network PacJointUpsample, its checkpoints
   data           obj_seg folders, DAVIS, generated images
   synthetic      generated segmentation images
   inputs         an experiment's images, masks and low-resolution inputs
@@ -21,4 +23,25 @@ low-resolution map.
   checkpoint     export / load (shipped: seg_joint_synthetic)
   configs        experiment presets
   bench          `python -m pipelines.bench pac`
+
+Public API, imported on first use (importing the package stays free):
+
+  load_pacnet_joint_upsampler(path, factor)   pacnet's released joint-upsampling weights
+                                              -> PacJointUpsample, called as
+                                              model(target_low, image 0-255)
+  PacJointUpsample, PacJointConfig            the network and its settings
 """
+
+_PUBLIC = ("PacJointConfig", "PacJointUpsample", "load_pacnet_joint_upsampler")
+
+
+def __getattr__(name: str):
+    # Imported on first use, so `import jaxmot.seg` loads nothing (tests/core/test_layout.py).
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'jaxmot.seg' has no attribute {name!r}")
+    from jaxmot.seg import joint_upsample
+
+    return getattr(joint_upsample, name)
+
+
+__all__ = list(_PUBLIC)

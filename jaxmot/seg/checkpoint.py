@@ -8,7 +8,7 @@ from typing import Any
 from flax import nnx
 
 from jaxmot.core.paths import shipped_checkpoint
-from jaxmot.seg.model import LinearProbe, PacUpsampler, SegmenterConfig, build_segmenter
+from jaxmot.seg.model import Segmenter, SegmenterConfig, build_segmenter
 from jaxmot.train.export import ModelFormat, export_with_config
 
 KIND = "segmenter"
@@ -16,9 +16,7 @@ KIND = "segmenter"
 JOINT_CHECKPOINT = shipped_checkpoint("seg_joint_synthetic")
 
 
-def export_segmenter(
-    model: LinearProbe | PacUpsampler, directory: str | os.PathLike, **extra: Any
-) -> None:
+def export_segmenter(model: Segmenter, directory: str | os.PathLike, **extra: Any) -> None:
     """Export with a manifest holding the segmenter config and `extra` (metrics, command)."""
     export_with_config(model, directory, kind=KIND, config=model.config, **extra)
 
@@ -32,7 +30,7 @@ FORMAT = ModelFormat(KIND, "a segmenter", SegmenterConfig, _build, JOINT_CHECKPO
 
 def load_segmenter(
     directory: str | os.PathLike | None = None,
-) -> tuple[LinearProbe | PacUpsampler, dict[str, Any]]:
+) -> tuple[Segmenter, dict[str, Any]]:
     """(model in eval mode, manifest) from an exported directory (default: the shipped
     joint upsampler)."""
     model, _, manifest = FORMAT.load(directory)

@@ -4,13 +4,12 @@ Every prediction is brought to the image's full resolution before it is scored a
 the full-resolution mask: `pac` and `joint` predict there already; the linear probe's
 patch-grid probabilities are upsampled bilinearly (to compare a probe with full
 masks). The linear probe is also scored at the patch grid against the coarse masks (the
-"coarse" figure). The `joint` head gets two baselines on the
-same inputs: nearest and bilinear upsampling of its low-resolution input.
+"coarse" figure). The joint upsamplers (`joint`, `pacnet`) get two baselines on the
+same inputs: nearest and bilinear upsampling of their low-resolution input.
 """
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 from flax import nnx
 
@@ -21,15 +20,17 @@ from jaxmot.seg.metrics import (
     resize_mask_nearest,
     upsample_probabilities,
 )
+from jaxmot.seg.model import JOINT_KINDS, probabilities
 
 
 @nnx.jit
-def _logits(model, low, images):
-    return model(low, images)[..., 0]
+def _probabilities(model, low, images):
+    return probabilities(model.config.kind, model(low, images)[..., 0])
 
 
 def predict(model, low: np.ndarray, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """Sigmoid probabilities [N, h', w'] of `model` (at its output resolution) for
+    """Mask probabilities [N, h', w'] of `model` (at its output resolution; sigmoid of
+    the logits, the `pacnet` head's values clipped to [0, 1]) for
     low [N, h, w, C] and images [N, H, W, 3]; the last batch is padded, so one image
     size compiles once."""
     out = []
@@ -39,17 +40,17 @@ def predict(model, low: np.ndarray, images: np.ndarray, batch_size: int = 8) -> 
         if n < batch_size:
             lo = np.concatenate([lo, np.zeros((batch_size - n, *lo.shape[1:]), lo.dtype)])
             im = np.concatenate([im, np.zeros((batch_size - n, *im.shape[1:]), im.dtype)])
-        out.append(np.asarray(jax.nn.sigmoid(_logits(model, lo, im)))[:n])
+        out.append(np.asarray(_probabilities(model, lo, im))[:n])
     return np.concatenate(out)
 
 
 def evaluate_segmenter(model, kind: str, arrays: SegArrays, batch_size: int = 8) -> dict:
-    """{method: scores} for `model` (and, for kind "joint", the baselines) on `arrays`.
+    """{method: scores} for `model` (and, for the joint upsamplers, the baselines) on `arrays`.
 
     Scores are `SegmentationScores.result()` dicts (foreground IoU and the mean
     IoU over foreground and background, over the dataset and per image); methods are
     "model" (full resolution), "model_coarse" (linear only: at the patch grid against
-    the coarse masks), "nearest" and "bilinear" (joint only).
+    the coarse masks), "nearest" and "bilinear" (joint and pacnet only).
     """
     _, h, w = arrays.masks.shape
     probs = predict(model, arrays.low, arrays.images, batch_size)
@@ -64,7 +65,7 @@ def evaluate_segmenter(model, kind: str, arrays: SegArrays, batch_size: int = 8)
     results["model"] = full.result()
     if kind == "linear":
         results["model_coarse"] = coarse.result()
-    if kind == "joint":
+    if kind in JOINT_KINDS:
         nearest, bilinear = SegmentationScores(), SegmentationScores()
         for low, mask in zip(arrays.low, arrays.masks, strict=True):
             nearest.add(resize_mask_nearest(low[..., 0], (h, w)), mask)

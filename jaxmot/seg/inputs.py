@@ -5,7 +5,7 @@ evaluates on.
 scenes, obj_seg or DAVIS); `LowInputs` turns samples into `SegArrays` with the head's
 low-resolution input: frozen ViT patch features (computed here or read from obj_seg's
 embedding files) for the linear probe and the PAC upsampler, a pooled mask for the joint
-upsampler.
+upsamplers (`joint`, `pacnet`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from jaxmot.seg.batches import SegArrays, stack_arrays
 from jaxmot.seg.configs import SegDataConfig, SegExperiment
 from jaxmot.seg.data import SegSample, load_davis, load_obj_seg, patch_pool, synthetic_split
+from jaxmot.seg.model import JOINT_KINDS
 
 OBJ_SEG_PATCH = 16  # obj_seg's embedding files hold ViT-S/16 patch features
 
@@ -63,7 +64,7 @@ class LowInputs:
 
     @property
     def patch(self) -> int:
-        if self.exp.model.kind == "joint":
+        if self.exp.model.kind in JOINT_KINDS:
             return self.exp.model.patch_size
         return OBJ_SEG_PATCH if self.exp.data.features == "files" else self.exp.data.vit_patch
 
@@ -79,7 +80,7 @@ class LowInputs:
 
     @property
     def description(self) -> str:
-        if self.exp.model.kind == "joint":
+        if self.exp.model.kind in JOINT_KINDS:
             return f"joint upsampler input: patch {self.exp.data.joint_input} of the mask"
         if self.exp.data.features == "files":
             return "features: embedding files"
@@ -90,7 +91,7 @@ class LowInputs:
         images = [s.image for s in samples]
         masks = [s.mask for s in samples]
         names = [s.name for s in samples]
-        if exp.model.kind == "joint":
+        if exp.model.kind in JOINT_KINDS:
             mode = "area" if exp.data.joint_input == "mask_area" else "max"
             lows = [patch_pool(m, p, mode)[..., None] for m in masks]
         elif exp.data.features == "files":

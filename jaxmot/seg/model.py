@@ -1,10 +1,10 @@
-"""Object segmenters on ViT patch features, and a PAC joint upsampler.
+"""Object segmenters on ViT patch features, and PAC joint upsamplers.
 
 `linear` and `pac` reimplement the heads of an object-segmentation teaching exercise
 ("the exercise" below means its reference code; see docs/seg.md); PAC is the
 pixel-adaptive convolution of Su et al. (CVPR 2019, NVlabs/pacnet).
 
-Three heads share one config (`SegmenterConfig.kind`):
+Four heads share one config (`SegmenterConfig.kind`):
 
     linear  LinearProbe: 1x1 conv 384 -> 1 on the patch features; logits at patch
             resolution [B, H/P, W/P, 1] (the exercise's linear probe).
@@ -15,13 +15,20 @@ Three heads share one config (`SegmenterConfig.kind`):
     joint   PacUpsampler(in_features=1): the same stages on any 1-channel low-resolution
             map (a coarse mask, a probe's probabilities, a depth map), so PAC upsampling
             can be trained and measured on its own.
+    pacnet  PacnetSegmenter: pacnet's own joint upsampling network
+            (jaxmot.seg.joint_upsample.PacJointUpsample, factor P) on the same 1-channel
+            map; it regresses the mask itself (values, not logits) and trains with
+            pacnet's L2 loss (`pacnet_l2_loss`).
 
-Every head returns logits; `jax.nn.sigmoid` gives the mask probability and
-`segmentation_loss` is the exercise's BCE. The guide is the RGB image normalised with
+`linear`, `pac` and `joint` return logits (`jax.nn.sigmoid` gives the mask probability;
+`segmentation_loss` is the exercise's BCE); `probabilities` turns any head's output into
+a probability. The guide of `pac` and `joint` is the RGB image normalised with
 ImageNet's mean and std (the scale DINO's input has), resized to each stage with
-antialiased bilinear resampling; PAC's Gaussian kernel compares these values, so a
-per-channel learnable guide scale (the PAC paper's learnable kernel bandwidth) is on by
-default.
+antialiased bilinear resampling, as the exercise's head has it. `learn_guide_scale` adds
+a learnable per-channel scale on that guide: a jaxmot option that neither the exercise
+nor pacnet has (pacnet's learnable kernel parameters are `inv_alpha` / `inv_lambda` of
+its `inv_*` kernel types, unused by its default Gaussian kernel), off by default.
+`pacnet` scales the guide as pacnet does, image / 255, and learns its own guide features.
 """
 
 from __future__ import annotations
@@ -33,23 +40,30 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxmot.seg.joint_upsample import PacJointConfig, PacJointUpsample
 from jaxmot.seg.pac_layers import PacConv2d
 from jaxmot.seg.vit import dino_preprocess
 
-KINDS = ("linear", "pac", "joint")
+KINDS = ("linear", "pac", "joint", "pacnet")
+JOINT_KINDS = ("joint", "pacnet")  # heads that upsample a 1-channel low-resolution map
 
 
 @dataclasses.dataclass(frozen=True)
 class SegmenterConfig:
-    """kind: linear | pac | joint (see the module docstring).
+    """kind: linear | pac | joint | pacnet (see the module docstring).
 
-    feature_dim: channels of the patch features (384 for ViT-S); `joint` reads 1.
-    patch_size: upsampling factor of `pac` and `joint` (a power of two; 16 for ViT-S/16).
+    feature_dim: channels of the patch features (384 for ViT-S); `joint` and `pacnet`
+      read 1.
+    patch_size: upsampling factor of `pac`, `joint` and `pacnet` (a power of two; 16 for
+      ViT-S/16).
     channels: output channels of the 1x1 input conv and of every PAC stage (the
       exercise's: 16 -> 4 -> 4 -> 4 -> 1); its length must be log2(patch_size) + 1.
     kernel_size: PAC kernel size (3 in the exercise). normalize: divide by the window's
-      kernel sum (PAC option; off in the exercise). learn_guide_scale: the PAC paper's
-      learnable per-channel scale on the guide features.
+      kernel sum (PAC option; off in the exercise). learn_guide_scale: a learnable
+      per-channel scale on the guide (exp(log_scale) * guide), a jaxmot option that
+      neither the exercise nor pacnet has; off unless a preset turns it on.
+    pacnet: the `pacnet` head's network (pacnet's defaults); `channels`, `kernel_size`,
+      `normalize`, `learn_guide_scale` and `negative_slope` do not apply to it.
     """
 
     kind: str = "pac"
@@ -58,8 +72,9 @@ class SegmenterConfig:
     channels: tuple[int, ...] = (16, 4, 4, 4, 1)
     kernel_size: int = 3
     normalize: bool = False
-    learn_guide_scale: bool = True
+    learn_guide_scale: bool = False
     negative_slope: float = 0.01  # torch.nn.LeakyReLU's default
+    pacnet: PacJointConfig = PacJointConfig()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -69,6 +84,10 @@ class SegmenterConfig:
         stages = math.log2(self.patch_size)
         if self.patch_size < 2 or stages != int(stages):
             raise ValueError(f"patch_size must be a power of two >= 2, got {self.patch_size}")
+        if self.kind == "pacnet":
+            if self.pacnet.channels != 1:
+                raise ValueError("the pacnet head upsamples 1-channel maps: pacnet.channels=1")
+            return
         if len(self.channels) != int(stages) + 1:
             raise ValueError(
                 f"channels needs log2(patch_size) + 1 = {int(stages) + 1} entries for "
@@ -79,7 +98,7 @@ class SegmenterConfig:
 
     @property
     def in_features(self) -> int:
-        return 1 if self.kind == "joint" else self.feature_dim
+        return 1 if self.kind in JOINT_KINDS else self.feature_dim
 
 
 def image_guide(images: jax.Array) -> jax.Array:
@@ -154,8 +173,58 @@ class PacUpsampler(nnx.Module):
         return x
 
 
-def build_segmenter(config: SegmenterConfig, rngs: nnx.Rngs) -> LinearProbe | PacUpsampler:
-    return LinearProbe(config, rngs) if config.kind == "linear" else PacUpsampler(config, rngs)
+class PacnetSegmenter(nnx.Module):
+    """pacnet's PacJointUpsample (factor patch_size) as a segmentation head: low
+    [B, h, w, 1] (a soft low-resolution mask) + image [B, P*h, P*w, 3] (0-255)
+    -> the upsampled mask [B, P*h, P*w, 1] as values (pacnet regresses its target; 0.5
+    is the mask threshold), not logits."""
+
+    def __init__(self, config: SegmenterConfig, rngs: nnx.Rngs):
+        self.config = config
+        self.net = PacJointUpsample(config.patch_size, config.pacnet, rngs=rngs)
+
+    def __call__(self, low: jax.Array, images: jax.Array) -> jax.Array:
+        return self.net(low, images)
+
+
+Segmenter = LinearProbe | PacUpsampler | PacnetSegmenter
+
+
+def build_segmenter(config: SegmenterConfig, rngs: nnx.Rngs) -> Segmenter:
+    if config.kind == "linear":
+        return LinearProbe(config, rngs)
+    if config.kind == "pacnet":
+        return PacnetSegmenter(config, rngs)
+    return PacUpsampler(config, rngs)
+
+
+def probabilities(kind: str, outputs: jax.Array) -> jax.Array:
+    """A head's outputs -> mask probabilities: sigmoid of the logits of `linear`, `pac`
+    and `joint`; the `pacnet` head's regressed values clipped to [0, 1]."""
+    if kind == "pacnet":
+        return jnp.clip(outputs, 0.0, 1.0)
+    return jax.nn.sigmoid(outputs)
+
+
+def pacnet_l2_loss(model: PacnetSegmenter, low, images, masks, valid=None):
+    """pacnet's training loss (task_jointUpsampling/main.py, `--loss l2`, its default):
+    mean squared error between the network's output in the normalised target scale and
+    the full-resolution target scaled by the low-resolution input's range,
+    mse(y_n, (mask - low_min) / scale).
+
+    low [B, h, w, 1]; images [B, H, W, 3]; masks [B, H, W] {0, 1}; valid: optional [B]
+    mask of real samples. Returns (loss, outputs [B, H, W, 1] in mask units).
+    """
+    y_n, lo, scale = model.net.normalized(low, images)
+    y_n = y_n.astype(jnp.float32)  # bfloat16 compute: f32 loss
+    target = (masks.astype(jnp.float32)[..., None] - lo) / scale
+    per_pixel = jnp.square(y_n - target)
+    if valid is None:
+        loss = jnp.mean(per_pixel)
+    else:
+        w = jnp.broadcast_to(valid.reshape(-1, 1, 1, 1), per_pixel.shape).astype(jnp.float32)
+        loss = jnp.sum(per_pixel * w) / jnp.maximum(jnp.sum(w), 1.0)
+    return loss, y_n * scale + lo
 
 
 def segmentation_loss(logits: jax.Array, masks: jax.Array, valid: jax.Array | None = None):
@@ -176,12 +245,17 @@ def segmentation_loss(logits: jax.Array, masks: jax.Array, valid: jax.Array | No
 
 
 __all__ = [
+    "JOINT_KINDS",
     "KINDS",
     "LinearProbe",
     "PacUpsampler",
+    "PacnetSegmenter",
     "SegmenterConfig",
+    "Segmenter",
     "build_segmenter",
     "image_guide",
+    "pacnet_l2_loss",
+    "probabilities",
     "resize_guide",
     "segmentation_loss",
     "upsample_nearest",

@@ -7,11 +7,13 @@ by how similar the guide features at the two ends of the tap are:
 
 over the k x k window of pixel i (the paper's definition, with its Gaussian kernel).
 With a constant guide K = 1 and PAC is the plain convolution; an edge in the guide cuts
-the window in two. Options of the paper kept here: kernel normalisation (divide by the
-window's sum of K, so the output is a K-weighted average of W x), a learnable
-per-channel scale of the guide (`scale_guide`: the kernel's inverse bandwidth) and the
-transposed form used for joint upsampling (zero insertion, then PAC at the output
-resolution). Official code: NVlabs/pacnet.
+the window in two. Options of pacnet kept here: kernel normalisation (divide by the
+window's sum of K, so the output is a K-weighted average of W x) and the transposed form
+used for joint upsampling (zero insertion, then PAC at the output resolution). Added by
+jaxmot: a per-channel scale of the guide (`scale_guide`), which narrows or widens the
+Gaussian per guide channel; pacnet has no such parameter (its learnable kernel
+parameters are `inv_alpha` / `inv_lambda` of its `inv_*` kernel types, not kept here).
+Official code: NVlabs/pacnet.
 
 Layouts: images NHWC (x [B, H, W, Cin], guide [B, H, W, Cg]), kernels HWIO
 [kh, kw, Cin, Cout] like `flax.nnx.Conv`; kh and kw odd, stride 1, zero 'SAME' padding
@@ -78,7 +80,8 @@ def gaussian_kernel(a: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def scale_guide(guide: jax.Array, log_scale: jax.Array) -> jax.Array:
-    """guide [..., Cg] * exp(log_scale) [Cg]: the paper's learnable inverse bandwidth.
+    """guide [..., Cg] * exp(log_scale) [Cg]: a learnable per-channel inverse bandwidth
+    of the Gaussian kernel (a jaxmot option; not in pacnet).
 
     exp keeps the scale positive; log_scale = 0 (the initial value) leaves the guide as
     it is. A larger scale makes K narrower (sharper edges), a smaller one flatter.

@@ -3,8 +3,9 @@
 Parameters, as `nnx.Conv` names and initialises them: `kernel` [k, k, Cin, Cout] (HWIO,
 LeCun normal), `bias` [Cout] (zeros; None without `use_bias`), and with
 `learn_guide_scale` a per-guide-channel `guide_log_scale` [Cg] (zeros, i.e. scale 1):
-the guide is multiplied by exp(guide_log_scale) before the Gaussian kernel, the PAC
-paper's learnable kernel bandwidth.
+the guide is multiplied by exp(guide_log_scale) before the Gaussian kernel. This scale is
+jaxmot's option, not pacnet's: pacnet's learnable kernel parameters are `inv_alpha` /
+`inv_lambda` of its `inv_*` kernel types; its default Gaussian kernel learns nothing.
 """
 
 from __future__ import annotations

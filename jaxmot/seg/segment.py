@@ -6,9 +6,9 @@
 For every image (cropped top-left to a multiple of the patch size, as in training) it
 writes OUT/<stem>_mask.png (0/255), OUT/<stem>_prob.png (the probability as 0-255 grey)
 and OUT/<stem>_overlay.jpg (the mask tinted over the image, outlined), each atomically.
-A joint upsampler (`kind` "joint") upsamples a low-resolution map: one image per input
-with the same stem in `low_res` (any size: a full-size mask is pooled to the patch grid
-by area, anything else is resized to it). Linear-probe and PAC models compute frozen
+A joint upsampler (`kind` "joint" or "pacnet") upsamples a low-resolution map: one image
+per input with the same stem in `low_res` (any size: a full-size mask is pooled to the
+patch grid by area, anything else is resized to it). Linear-probe and PAC models compute frozen
 ViT features instead, with the ViT their manifest names unless `vit_checkpoint` is given.
 """
 
@@ -27,6 +27,7 @@ from jaxmot.core.images import read_grey, read_rgb, write_rgb
 from jaxmot.seg.data import crop_to_multiple, patch_pool
 from jaxmot.seg.evaluate import predict
 from jaxmot.seg.metrics import upsample_probabilities
+from jaxmot.seg.model import JOINT_KINDS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 OVERLAY_COLOR = np.array([255, 64, 32], np.float32)  # RGB
@@ -74,7 +75,7 @@ def write_grey(path: pathlib.Path, grey: np.ndarray) -> None:
 
 def patch_size(model, manifest: dict) -> int:
     """The patch grid of the model's low-resolution input."""
-    if model.config.kind == "joint":
+    if model.config.kind in JOINT_KINDS:
         return model.config.patch_size
     return int(manifest.get("experiment", {}).get("data", {}).get("vit_patch", 16))
 
@@ -93,11 +94,11 @@ def segment_images(
     """Segment `paths` into `output` (module docstring). `low_res`: the folder of
     low-resolution maps a joint upsampler needs (ValueError without it)."""
     kind = model.config.kind
-    if kind == "joint" and low_res is None:
+    if kind in JOINT_KINDS and low_res is None:
         raise ValueError("a joint upsampler needs the folder of low-resolution maps")
     patch = patch_size(model, manifest)
     vit = None
-    if kind != "joint":
+    if kind not in JOINT_KINDS:
         from jaxmot.seg.vit_features import FrozenViTFeatures
 
         data = manifest.get("experiment", {}).get("data", {})
@@ -109,7 +110,7 @@ def segment_images(
     for path in tqdm(paths, unit="image", disable=not progress):
         image = crop_to_multiple(read_rgb(path), patch)
         h, w = image.shape[:2]
-        if kind == "joint":
+        if kind in JOINT_KINDS:
             matches = list(pathlib.Path(low_res).glob(path.stem + ".*"))
             if not matches:
                 raise FileNotFoundError(f"no low-resolution map for {path.name} in {low_res}")

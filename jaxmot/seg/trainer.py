@@ -3,7 +3,8 @@
     train_and_evaluate(get_config("synthetic_joint"), "runs/seg_joint")
 
 `SegTask` is the loss (BCE of the logits against the full-resolution masks, or the
-coarse masks for the linear probe); the arrays come from jaxmot.seg.inputs.
+coarse masks for the linear probe; pacnet's L2 for the `pacnet` head); the arrays come
+from jaxmot.seg.inputs.
 `train_and_evaluate` trains (resuming from WORKDIR/checkpoints; with `train.eval_every`
 > 0, foreground IoU on the held-out split every K steps), scores foreground IoU and mean
 IoU over foreground and background on the held-out split and, when `data.eval_davis` is
@@ -28,7 +29,12 @@ from jaxmot.seg.configs import SegExperiment
 from jaxmot.seg.data import load_davis
 from jaxmot.seg.evaluate import evaluate_segmenter, format_scores
 from jaxmot.seg.inputs import LowInputs, check_experiment, load_samples
-from jaxmot.seg.model import SegmenterConfig, build_segmenter, segmentation_loss
+from jaxmot.seg.model import (
+    SegmenterConfig,
+    build_segmenter,
+    pacnet_l2_loss,
+    segmentation_loss,
+)
 from jaxmot.train.experiment import (
     devices,
     export_run,
@@ -45,7 +51,8 @@ DAVIS_EVERY = 5  # every 5th frame of each DAVIS sequence is evaluated
 
 class SegTask:
     """BCE of the segmenter's logits: against the full-resolution masks (pac, joint) or
-    the coarse masks (the linear probe, which predicts at the patch grid)."""
+    the coarse masks (the linear probe, which predicts at the patch grid). The `pacnet`
+    head regresses the full-resolution mask with pacnet's L2 loss (`pacnet_l2_loss`)."""
 
     def __init__(self, config: SegmenterConfig, batches: SegBatches):
         self.config = config
@@ -56,6 +63,10 @@ class SegTask:
 
     def loss_fn(self, model, batch, rng):
         del rng
+        if self.config.kind == "pacnet":
+            loss, values = pacnet_l2_loss(model, batch["low"], batch["images"], batch["masks"])
+            accuracy = ((values[..., 0] > 0.5) == (batch["masks"] > 0.5)).mean()
+            return loss, {"pixel_accuracy": accuracy}
         logits = as_float32(model(batch["low"], batch["images"]))  # bfloat16 compute: f32 loss
         target = batch["coarse"] if self.config.kind == "linear" else batch["masks"]
         loss = segmentation_loss(logits, target)

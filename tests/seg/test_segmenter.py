@@ -165,7 +165,9 @@ def test_evaluation_scores_model_and_baselines():
     assert scores["bilinear"]["fg_iou"] < 0.9 and scores["nearest"]["fg_iou"] < 0.9
 
 
-@pytest.mark.parametrize("kind", ["joint", "linear", "pac"])
+@pytest.mark.parametrize(
+    "kind", ["joint", "linear", "pac", pytest.param("pacnet", marks=pytest.mark.slow)]
+)
 def test_train_seg_then_segment_end_to_end(tmp_path, kind):
     from pipelines import segment, train_seg
 
@@ -177,7 +179,12 @@ def test_train_seg_then_segment_end_to_end(tmp_path, kind):
         "train.batch_size=4",
         "train.log_every=1",
     ]
-    config = {"joint": "synthetic_joint", "linear": "synthetic_linear", "pac": "synthetic_pac"}
+    config = {
+        "joint": "synthetic_joint",
+        "linear": "synthetic_linear",
+        "pac": "synthetic_pac",
+        "pacnet": "joint_pacnet_synthetic",
+    }
     argv = ["--config", config[kind], "--workdir", str(workdir), "--steps", "3",
             "--export", str(export), "--no-progress"]  # fmt: skip
     argv += [arg for s in sets for arg in ("--set", s)] + ["--set", "data.eval_davis=none"]
@@ -200,7 +207,8 @@ def test_train_seg_then_segment_end_to_end(tmp_path, kind):
         cv2.imwrite(str(images_dir / f"f{i}.jpg"), sample.image[..., ::-1])
         cv2.imwrite(str(low_dir / f"f{i}.png"), sample.mask.astype(np.uint8) * 255)
     argv = ["--images", str(images_dir), "--output", str(out), "--checkpoint", str(export),
-            "--no-progress"] + (["--low-res", str(low_dir)] if kind == "joint" else [])  # fmt: skip
+            "--no-progress"]  # fmt: skip
+    argv += ["--low-res", str(low_dir)] if kind in ("joint", "pacnet") else []
     assert segment.main(argv) == 0
     for i in range(2):
         mask = cv2.imread(str(out / f"f{i}_mask.png"), cv2.IMREAD_GRAYSCALE)
