@@ -1,6 +1,6 @@
-"""Track one or more targets through a video or a folder of frames.
+"""Track one or more targets through a video, a folder of frames or a camera.
 
-  python -m pipelines.track_sot (--frames DIR | --video FILE) --init x,y,w,h \
+  python -m pipelines.track_sot --source VIDEO|DIR|GLOB|CAMERA --init x,y,w,h \
       --output FILE [--video-out FILE.mp4] [--tracker ettrack|mil] [--checkpoint DIR]
 
 `--init` may be given several times (or `--init-file` with one x,y,w,h line per
@@ -8,12 +8,16 @@ target): all targets are tracked together, batched in one jitted call per frame,
 `--output` is then a folder receiving `target<i>.txt`. Each output file has one
 `x,y,w,h` line per frame; the first is the init box. The default tracker is E.T.Track
 with the shipped checkpoint (`checkpoints/sot_ettrack_narrow`); `mil` is OpenCV's MIL
-tracker, the baseline. Results are written atomically when tracking ends.
+tracker, the baseline. `--source` takes what `pipelines.track --source` takes (frame
+rate from the container, `--fps` to override); `--frames DIR` and `--video FILE` are
+the older names of an input. `--video-out` is H.264 (browsers play it), written while
+tracking, at the source's frame rate. Results are written atomically when tracking ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
 import re
 import sys
@@ -21,9 +25,9 @@ import time
 
 import numpy as np
 
+from jaxmot.core.frame_source import open_source
 from jaxmot.core.runtime import prefer_synchronous_cpu_dispatch, use_cpu_devices
 from jaxmot.sot.run import TRACKERS, make_sot_tracker, track_video, write_boxes
-from jaxmot.sot.sequences import count_frames, iter_frames
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -39,8 +43,18 @@ def parse_box(text: str) -> np.ndarray:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--frames", type=pathlib.Path, help="folder of jpg/png frames")
-    source.add_argument("--video", type=pathlib.Path, help="video file")
+    source.add_argument(
+        "--source",
+        help="a video file, a folder or glob of images, or a camera index (0), as in "
+        "pipelines.track",
+    )
+    source.add_argument("--frames", type=pathlib.Path, help="folder of jpg/png frames (older name)")
+    source.add_argument(
+        "--video",
+        type=pathlib.Path,
+        help="input video file (older name of --source; in pipelines.track --video is the "
+        "output, so prefer --source and --video-out)",
+    )
     parser.add_argument(
         "--init",
         type=parse_box,
@@ -52,10 +66,15 @@ def main(argv=None) -> int:
         "--init-file", type=pathlib.Path, help="file with one x,y,w,h line per target"
     )
     parser.add_argument("--output", type=pathlib.Path, required=True)
-    parser.add_argument("--video-out", type=pathlib.Path, help="draw the boxes into this video")
+    parser.add_argument(
+        "--video-out", type=pathlib.Path, help="draw the boxes into this video (.mp4: H.264)"
+    )
     parser.add_argument("--tracker", choices=TRACKERS, default="ettrack")
     parser.add_argument("--checkpoint", help="exported E.T.Track (default: the shipped one)")
-    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --video-out")
+    parser.add_argument(
+        "--fps", type=float, help="frame rate of the source and --video-out (default: the source's)"
+    )
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument(
         "--cpu-devices",
         type=int,
@@ -82,46 +101,57 @@ def main(argv=None) -> int:
     if not inits:
         parser.error("give the first-frame box with --init x,y,w,h (or --init-file)")
     init_boxes = np.stack(inits).astype(np.float64)
-    source = {"frames_dir": args.frames, "video": args.video}
+    spec = args.source if args.source is not None else (args.frames or args.video)
+    if args.frames is not None and not args.frames.is_dir():
+        print(f"error: frame folder not found: {args.frames}", file=sys.stderr)
+        return 2
 
     try:
-        total = count_frames(**source)
+        source = open_source(spec, args.fps, args.max_frames)
         tracker = make_sot_tracker(args.tracker, args.checkpoint)
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
     from tqdm import tqdm
 
-    drawn = []
-    draw = None
-    if args.video_out is not None:
-        from jaxmot.core.draw import draw_tracks
+    with contextlib.ExitStack() as stack:
+        draw = None
+        if args.video_out is not None:
+            from jaxmot.core.draw import VideoWriter, draw_tracks
 
-        def draw(frame, boxes):
-            drawn.append(draw_tracks(frame, boxes, np.arange(1, len(boxes) + 1)))
+            writer = stack.enter_context(VideoWriter(args.video_out, source.fps))
+            ids = np.arange(1, len(init_boxes) + 1)
 
-    results = np.zeros((total, len(init_boxes), 4))
-    start = time.perf_counter()
-    for t, boxes in tqdm(
-        track_video(tracker, iter_frames(**source), init_boxes, draw=draw),
-        total=total,
-        unit="frame",
-    ):
-        results[t] = boxes
-    elapsed = time.perf_counter() - start
+            def draw(frame, boxes):
+                writer.write(draw_tracks(frame, boxes, ids))  # streamed, never kept
+
+        results = []
+        start = time.perf_counter()
+        try:
+            for _, boxes in tqdm(
+                track_video(tracker, source, init_boxes, draw=draw),
+                total=source.length,
+                unit="frame",
+            ):
+                results.append(boxes)
+        except (FileNotFoundError, ValueError) as e:  # e.g. an unreadable frame
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        elapsed = time.perf_counter() - start
+    if not results:
+        print(f"error: {source.location}: no frames", file=sys.stderr)
+        return 2
+    total = len(results)
     print(
         f"{args.tracker}: {total} frames x {len(init_boxes)} target(s) in {elapsed:.1f} s "
         f"({total / elapsed:.1f} frames/s, first frame and compilation included)"
     )
 
-    write_boxes(args.output, results)
+    write_boxes(args.output, np.stack(results))
     print(f"boxes -> {args.output}")
     if args.video_out is not None:
-        from jaxmot.core.draw import write_video
-
-        write_video(args.video_out, drawn, args.fps)
-        print(f"video -> {args.video_out}")
+        print(f"video -> {args.video_out} ({source.fps:g} fps)")
     return 0
 
 

@@ -19,10 +19,10 @@ from tqdm import tqdm
 
 from jaxmot.core import mot_io as mot
 
-__all__ = ["draw_tracks", "id_color", "render_tracking_video", "write_video"]
+__all__ = ["VideoWriter", "draw_tracks", "id_color", "render_tracking_video", "write_video"]
 
 _GOLDEN = 0.6180339887498949  # hue step: consecutive ids land far apart on the colour wheel
-_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # codecs every opencv-python wheel can write
+_CODECS = {".mp4": "h264", ".avi": "MJPG"}  # H.264 through PyAV; MJPG through OpenCV
 
 
 def id_color(track_id: int) -> tuple[int, int, int]:
@@ -85,61 +85,141 @@ def draw_tracks(
     return out
 
 
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> None:
-    """Write RGB frames to a video file ('mp4v' for .mp4, 'MJPG' for .avi).
+class VideoWriter:
+    """Streams RGB frames into a video file: H.264 (yuv420p, PyAV's libx264) for .mp4,
+    which browsers, VS Code, Jupyter and GitHub play; MJPG (OpenCV) for .avi.
 
-    Frames go to a temporary file in the target's folder that replaces `path` only once
-    every frame was written, so an interrupted run never leaves a truncated video.
+        with VideoWriter("out.mp4", fps=25) as video:
+            for frame in frames:
+                video.write(frame)     # [H, W, 3] uint8 RGB, all the same size
+
+    Frames go to a temporary file in the target's folder that replaces `path` only when
+    the writer closes without an error, so an interrupted run never leaves a truncated
+    video (and an earlier video at `path` survives it). Odd widths or heights get one
+    black row or column (H.264's 4:2:0 needs even sizes).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float):
+        self.path = pathlib.Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in _CODECS:
+            raise ValueError(
+                f"{self.path}: unsupported video extension, use one of {sorted(_CODECS)}"
+            )
+        if not fps > 0:
+            raise ValueError(f"{self.path}: fps must be > 0, got {fps}")
+        self.fps = float(fps)
+        self.codec = _CODECS[suffix]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A unique hidden name next to the target (os.replace is then an atomic rename)
+        # that keeps the real suffix, from which both libraries pick the container.
+        self._tmp = self.path.with_name(
+            f".{self.path.stem}.{uuid.uuid4().hex[:12]}.tmp{self.path.suffix}"
+        )
+        self._shape = None
+        self._out = None  # (container, stream) for PyAV, a cv2.VideoWriter for OpenCV
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(
+                f"{self.path}: frame {self.frames} must be [H, W, 3] uint8, "
+                f"got {frame.shape} {frame.dtype}"
+            )
+        if self._out is None:
+            self._shape = frame.shape
+            self._open(frame.shape[1], frame.shape[0])
+        elif frame.shape != self._shape:
+            raise ValueError(
+                f"{self.path}: frame {self.frames} has shape {frame.shape}, frame 0 {self._shape}"
+            )
+        if self.codec == "h264":
+            import av
+
+            container, stream = self._out
+            h, w = frame.shape[:2]
+            if (h % 2) or (w % 2):
+                frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        else:
+            self._out.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def _open(self, width: int, height: int) -> None:
+        if self.codec == "h264":
+            import fractions
+
+            import av
+
+            # faststart: the index at the front, so browsers play while downloading.
+            container = av.open(str(self._tmp), mode="w", options={"movflags": "+faststart"})
+            rate = fractions.Fraction(self.fps).limit_denominator(1001)
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width, stream.height = width + width % 2, height + height % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "23", "preset": "veryfast"}
+            self._out = (container, stream)
+            return
+        writer = cv2.VideoWriter(
+            str(self._tmp), cv2.VideoWriter_fourcc(*self.codec), self.fps, (width, height)
+        )
+        if not writer.isOpened():
+            raise RuntimeError(
+                f"{self.path}: cv2.VideoWriter could not open a {self.codec!r} writer "
+                f"({width}x{height} at {self.fps} fps); is the folder writable?"
+            )
+        self._out = writer
+
+    def close(self) -> None:
+        """Finish the file and move it to `path` (an error if no frame was written)."""
+        if self._out is None:
+            raise ValueError(f"{self.path}: no frames to write")
+        self._release()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop the temporary file; `path` is left as it was."""
+        with contextlib.suppress(Exception):
+            self._release()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+    def _release(self) -> None:
+        out, self._out = self._out, None
+        if out is None:
+            return
+        if self.codec == "h264":
+            container, stream = out
+            for packet in stream.encode():  # flush the encoder's delayed frames
+                container.mux(packet)
+            container.close()
+        else:
+            out.release()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> None:
+    """Write RGB frames to a video file (`VideoWriter`: H.264 .mp4 or MJPG .avi),
+    streaming: frames are encoded as they come, never all held in memory.
 
     Args:
       path: output file, .mp4 or .avi; missing parent folders are created.
       frames: [H, W, 3] uint8 RGB arrays, all the same size; at least one.
       fps: frames per second stored in the file.
     """
-    path = pathlib.Path(path)
-    fourcc = _FOURCC.get(path.suffix.lower())
-    if fourcc is None:
-        raise ValueError(f"{path}: unsupported video extension, use one of {sorted(_FOURCC)}")
-    if not fps > 0:
-        raise ValueError(f"{path}: fps must be > 0, got {fps}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique hidden name next to the target (so os.replace is an atomic rename) that
-    # keeps the real suffix, since OpenCV picks the container from it. OpenCV creates the
-    # file itself, so it gets the permissions a plain open() would.
-    tmp_name = str(path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}"))
-    writer = None
-    try:
-        shape = None
-        for i, frame in enumerate(frames):
-            frame = np.asarray(frame)
-            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                raise ValueError(
-                    f"{path}: frame {i} must be [H, W, 3] uint8, got {frame.shape} {frame.dtype}"
-                )
-            if writer is None:
-                shape = frame.shape
-                size = (shape[1], shape[0])
-                writer = cv2.VideoWriter(tmp_name, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-                if not writer.isOpened():
-                    raise RuntimeError(
-                        f"{path}: cv2.VideoWriter could not open a {fourcc!r} writer "
-                        f"({size[0]}x{size[1]} at {fps} fps); is the OpenCV build missing "
-                        "the codec (try .avi / MJPG) or is the folder not writable?"
-                    )
-            elif frame.shape != shape:
-                raise ValueError(f"{path}: frame {i} has shape {frame.shape}, frame 0 {shape}")
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        if writer is None:
-            raise ValueError(f"{path}: no frames to write")
-        writer.release()
-        writer = None
-        os.replace(tmp_name, path)
-    except BaseException:
-        if writer is not None:
-            writer.release()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with VideoWriter(path, fps) as video:
+        for frame in frames:
+            video.write(frame)
 
 
 def render_tracking_video(

@@ -60,8 +60,13 @@ class _FrameRows:
         return {f.name: f.metadata["dtype"] for f in fields(cls) if "dtype" in f.metadata}
 
     def __post_init__(self) -> None:
-        arrays = {k: np.asarray(getattr(self, k), dtype=dt) for k, dt in self._columns().items()}
-        n = len(arrays["frames"])
+        n = len(np.asarray(self.frames).reshape(-1))
+        fills = {f.name: f.metadata["fill"] for f in fields(self) if "fill" in f.metadata}
+        arrays = {
+            k: np.full(n, fills[k], dt) if getattr(self, k) is None and k in fills
+            else np.asarray(getattr(self, k), dtype=dt)
+            for k, dt in self._columns().items()
+        }  # fmt: skip
         if "boxes" in arrays:
             arrays["boxes"] = arrays["boxes"].reshape(-1, 4)
         for k, a in arrays.items():
@@ -103,16 +108,23 @@ def _column(dtype: Any) -> Any:
     return field(metadata={"dtype": dtype})
 
 
+def _optional_column(dtype: Any, fill: int) -> Any:
+    """A table column that may be left out (None): then every row holds `fill`."""
+    return field(default=None, metadata={"dtype": dtype, "fill": fill})
+
+
 @_table
 class Detections(_FrameRows):
     """Detections of one sequence, sorted by frame, then file order.
 
-    frames: [K] int32, 1-based; boxes: [K, 4] float32 xywh pixels; scores: [K] float32.
+    frames: [K] int32, 1-based; boxes: [K, 4] float32 xywh pixels; scores: [K] float32;
+    classes: [K] int32 class ids, -1 where the file gives none (MOTChallenge det.txt).
     """
 
     frames: np.ndarray = _column(np.int32)
     boxes: np.ndarray = _column(np.float32)
     scores: np.ndarray = _column(np.float32)
+    classes: np.ndarray | None = _optional_column(np.int32, -1)
     _slices: dict = field(init=False, repr=False)
 
 
@@ -138,13 +150,16 @@ class GroundTruth(_FrameRows):
 class TrackResults(_FrameRows):
     """A tracker's output for one sequence, sorted by frame, then file order.
 
-    frames, ids: [K] int32; boxes: [K, 4] float32 xywh; scores: [K] float32.
+    frames, ids: [K] int32; boxes: [K, 4] float32 xywh; scores: [K] float32; classes:
+    [K] int32 class ids, -1 where unknown (the 8th column, where ground truth has its
+    class; -1 in single-class MOTChallenge results).
     """
 
     frames: np.ndarray = _column(np.int32)
     ids: np.ndarray = _column(np.int32)
     boxes: np.ndarray = _column(np.float32)
     scores: np.ndarray = _column(np.float32)
+    classes: np.ndarray | None = _optional_column(np.int32, -1)
     _slices: dict = field(init=False, repr=False)
 
 
@@ -168,6 +183,7 @@ class SequenceInfo:
 
 _BOX_FIELDS = ("frame", "id", "x", "y", "width", "height")
 _DET_FIELDS = (*_BOX_FIELDS, "score")
+_CLASS_FIELDS = (*_DET_FIELDS, "class")  # detections and results: 8th column, optional
 _GT_FIELDS = (*_BOX_FIELDS, "flag", "class", "visibility")
 _MIN_FIELDS = 6
 
@@ -231,6 +247,9 @@ def _parse_line(path, lineno, line, names, defaults) -> tuple[list[float], int]:
         try:
             row.append(float(part))
         except ValueError:
+            if name == "class":  # an optional 8th column others fill freely: no class
+                row.append(float("nan"))
+                continue
             raise MOTFormatError(path, lineno, name, f"not a number: {part.strip()!r}") from None
     row.extend(defaults[len(row) - _MIN_FIELDS :])
     return row, len(parts)
@@ -281,7 +300,7 @@ def read_detections(
     if on_invalid_box not in ("drop", "raise"):
         raise ValueError(f"on_invalid_box must be 'drop' or 'raise', got {on_invalid_box!r}")
     path = pathlib.Path(path)
-    v, linenos, _ = _parse_columns(path, _DET_FIELDS, (1.0,))
+    v, linenos, _ = _parse_columns(path, _CLASS_FIELDS, (1.0, -1.0))
     lines = np.arange(len(v), dtype=np.int64)
     # id (column 1) is -1 by convention and unused; width/height are handled below.
     checks = _value_checks(v, (0, 2, 3, 6), (0,), ())
@@ -306,7 +325,7 @@ def read_detections(
     if min_score is not None:
         keep = v[:, 6] >= min_score
         v, lines = v[keep], lines[keep]
-    dets = Detections(frames=v[:, 0], boxes=v[:, 2:6], scores=v[:, 6])
+    dets = Detections(frames=v[:, 0], boxes=v[:, 2:6], scores=v[:, 6], classes=_classes(v[:, 7]))
     if not return_lines:
         return dets
     # The order Detections sorted its rows in (stable by frame; identity if sorted).
@@ -338,13 +357,23 @@ def read_gt(path: str | os.PathLike) -> GroundTruth:
     )
 
 
+def _classes(column: np.ndarray) -> np.ndarray:
+    """Class ids from an 8th column: whole numbers >= 0 are classes; anything else (-1,
+    world coordinates of old MOT15 files) is -1, no class."""
+    is_class = np.isfinite(column) & (column >= 0) & (column == np.floor(column))
+    return np.where(is_class, column, -1).astype(np.int32)
+
+
 def read_results(path: str | os.PathLike) -> TrackResults:
-    """Read tracker results (`frame,id,x,y,w,h,score,...`; score missing -> 1.0)."""
+    """Read tracker results (`frame,id,x,y,w,h,score,class,...`; score missing -> 1.0,
+    class missing or not a class id -> -1)."""
     path = pathlib.Path(path)
-    v, linenos, _ = _parse_columns(path, _DET_FIELDS, (1.0,))
+    v, linenos, _ = _parse_columns(path, _CLASS_FIELDS, (1.0, -1.0))
     checks = _value_checks(v, range(7), (0, 1), (4, 5))
-    _check(path, v, linenos, _DET_FIELDS, checks)
-    return TrackResults(frames=v[:, 0], ids=v[:, 1], boxes=v[:, 2:6], scores=v[:, 6])
+    _check(path, v, linenos, _CLASS_FIELDS, checks)
+    return TrackResults(
+        frames=v[:, 0], ids=v[:, 1], boxes=v[:, 2:6], scores=v[:, 6], classes=_classes(v[:, 7])
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -364,15 +393,17 @@ def _format_rows(*columns: np.ndarray | str) -> str:
 
 
 def write_results(path: str | os.PathLike, results: TrackResults) -> None:
-    """Write MOTChallenge results `frame,id,x,y,w,h,score,-1,-1,-1` (atomic)."""
-    columns = (results.frames, results.ids, *results.boxes.T, results.scores)
-    text = _format_rows(*columns, "-1", "-1", "-1")
+    """Write MOTChallenge results `frame,id,x,y,w,h,score,class,-1,-1` (atomic); class
+    is -1 unless the tracker was given classes."""
+    columns = (results.frames, results.ids, *results.boxes.T, results.scores, results.classes)
+    text = _format_rows(*columns, "-1", "-1")
     atomic_write_text(path, text)
 
 
 def write_detections(path: str | os.PathLike, dets: Detections) -> None:
-    """Write a detection file `frame,-1,x,y,w,h,score,-1,-1,-1` (atomic)."""
-    text = _format_rows(dets.frames, "-1", *dets.boxes.T, dets.scores, "-1", "-1", "-1")
+    """Write a detection file `frame,-1,x,y,w,h,score,class,-1,-1` (atomic; class -1
+    when none)."""
+    text = _format_rows(dets.frames, "-1", *dets.boxes.T, dets.scores, dets.classes, "-1", "-1")
     atomic_write_text(path, text)
 
 

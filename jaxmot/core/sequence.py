@@ -89,6 +89,8 @@ def track_sequence(
             f"{source} of {sequence.info.name} reach frame {last}, but the sequence has "
             f"{length} frames (seqinfo.ini seqLength): wrong sequence or detections file?"
         )
+    # Detections with class ids (an 8th column >= 0) are tracked per class.
+    classes = bool((dets.classes >= 0).any())
     for frame in tqdm(range(1, length + 1), desc=sequence.info.name, disable=not progress):
         rows = dets.for_frame(frame)
         if min_score is not None:
@@ -101,21 +103,26 @@ def track_sequence(
                 start = time.perf_counter()
                 frame_features = extractor(sequence.frame(frame), dets.boxes[rows])
                 feature_seconds += time.perf_counter() - start
-        frame_dets = FrameDetections(dets.boxes[rows], dets.scores[rows], frame_features)
+        frame_dets = FrameDetections(
+            dets.boxes[rows],
+            dets.scores[rows],
+            frame_features,
+            dets.classes[rows] if classes else None,
+        )
         start = time.perf_counter()
         outputs.append(tracker.update(frame_dets))
         tracker_seconds += time.perf_counter() - start
-    return TrackingRun(_results(outputs), length, tracker_seconds, feature_seconds)
+    return TrackingRun(collect_results(outputs), length, tracker_seconds, feature_seconds)
 
 
 def track_frames(tracker: OnlineTracker, detections: list[FrameDetections]) -> TrackResults:
     """Run `tracker` from a fresh start over per-frame detections (frame 1 first), e.g.
     those a detector produced from pixels."""
     tracker.reset()
-    return _results([tracker.update(dets) for dets in detections])
+    return collect_results([tracker.update(dets) for dets in detections])
 
 
-def _results(outputs: list[FrameTracks]) -> TrackResults:
+def collect_results(outputs: list[FrameTracks]) -> TrackResults:
     """Per-frame tracker outputs (frame 1 first) as one TrackResults."""
     frames = [np.full(len(out), t, np.int32) for t, out in enumerate(outputs, start=1)]
     return TrackResults(
@@ -125,4 +132,14 @@ def _results(outputs: list[FrameTracks]) -> TrackResults:
             [np.zeros((0, 4), np.float32), *(o.boxes.reshape(-1, 4) for o in outputs)]
         ),
         scores=np.concatenate([np.zeros(0, np.float32), *(o.scores for o in outputs)]),
+        classes=np.concatenate([np.zeros(0, np.int32), *(_classes_of(o) for o in outputs)]).astype(
+            np.int32
+        ),
     )
+
+
+def _classes_of(tracks: FrameTracks) -> np.ndarray:
+    """[K] class ids of a frame's tracks, -1 where the tracker had none."""
+    if tracks.classes is None:
+        return np.full(len(tracks), -1, np.int64)
+    return np.asarray(tracks.classes, np.int64)

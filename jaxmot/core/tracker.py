@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 import dataclasses
 from typing import ClassVar
 
@@ -16,12 +17,21 @@ class FrameDetections:
     """One frame's detections.
 
     boxes: [M, 4] xywh pixels; scores: [M]; features: [M, D] appearance embeddings or
-    None (appearance trackers need them).
+    None (appearance trackers need them); classes: [M] int class ids or None.
+    `FrameDetections.from_xyxy(...)` takes corner boxes, as detectors give them.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     features: np.ndarray | None = None
+    classes: np.ndarray | None = None
+
+    @classmethod
+    def from_xyxy(cls, boxes, scores, features=None, classes=None) -> FrameDetections:
+        """From [M, 4] (x1, y1, x2, y2) corner boxes."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        return cls(np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1), scores,
+                   features, classes)  # fmt: skip
 
     def __post_init__(self):
         boxes = np.asarray(self.boxes, np.float32)
@@ -53,6 +63,11 @@ class FrameDetections:
                     f"got shape {features.shape}"
                 )
             object.__setattr__(self, "features", features)
+        if self.classes is not None:
+            classes = np.asarray(self.classes).reshape(-1)
+            if len(classes) != len(boxes):
+                raise ValueError(f"{len(boxes)} boxes but {len(classes)} classes")
+            object.__setattr__(self, "classes", classes.astype(np.int64))
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -65,14 +80,24 @@ class FrameDetections:
 
 @dataclasses.dataclass(frozen=True)
 class FrameTracks:
-    """Active tracks after a frame: ids [K] int64, boxes [K, 4] xywh, scores [K]."""
+    """Active tracks after a frame: ids [K] int64, boxes [K, 4] xywh, scores [K];
+    detection_index [K] int64, the row of this frame's detections each track was matched
+    to (or started from); classes [K] int64 (-1 where the detections had none)."""
 
     ids: np.ndarray
     boxes: np.ndarray
     scores: np.ndarray
+    detection_index: np.ndarray | None = None
+    classes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def boxes_xyxy(self) -> np.ndarray:
+        """[K, 4] (x1, y1, x2, y2)."""
+        boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
+        return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
 
 
 class OnlineTracker(abc.ABC):
@@ -88,22 +113,111 @@ class OnlineTracker(abc.ABC):
     def __init__(self, lifecycle: LifecycleConfig, frame_rate: float = 30.0):
         self.lifecycle = lifecycle
         self.frame_rate = frame_rate
-        self.tracks = TrackSet(lifecycle, frame_rate)
+        self.reset()
 
     def reset(self) -> None:
         """Forget every track (next `update` is frame 1 of a new sequence)."""
         self.tracks = TrackSet(self.lifecycle, self.frame_rate)
+        self._classes: dict[int, int] = {}  # track id -> class of its latest detection
+        # Detections with classes: one copy of this tracker per class (below).
+        self._per_class: dict[int, OnlineTracker] = {}
+        self._frames = 0
 
-    def update(self, detections: FrameDetections) -> FrameTracks:
+    def update(
+        self,
+        detections: FrameDetections | None = None,
+        *,
+        boxes=None,
+        scores=None,
+        classes=None,
+        features=None,
+        box_format: str = "xyxy",
+    ) -> FrameTracks:
+        """One frame: `update(FrameDetections(...))`, or the arrays themselves,
+        `update(boxes=[M, 4], scores=[M], classes=[M], features=[M, D])` with boxes in
+        `box_format` "xyxy" (corners, as detectors give them; the default) or "xywh".
+        Returns the tracks reported this frame, with the detection each was matched to.
+        """
+        if detections is None:
+            if boxes is None or scores is None:
+                raise ValueError("update needs FrameDetections or boxes= and scores=")
+            if box_format not in ("xyxy", "xywh"):
+                raise ValueError(f"box_format must be 'xyxy' or 'xywh', got {box_format!r}")
+            make = FrameDetections.from_xyxy if box_format == "xyxy" else FrameDetections
+            detections = make(boxes, scores, features, classes)
+        elif boxes is not None or scores is not None:
+            raise ValueError("give FrameDetections or boxes= and scores=, not both")
         if self.needs_features and detections.features is None:
             raise ValueError(
                 f"{type(self).__name__} needs appearance features: pass "
                 "FrameDetections(features=...) or run it through track_sequence with an extractor"
             )
+        self._frames += 1
+        if detections.classes is not None:
+            return self._update_per_class(detections)
+        return self._update_one(detections)
+
+    def _update_one(self, detections: FrameDetections) -> FrameTracks:
         matches, new_dets = self._associate(detections)
         features = detections.features if self.needs_features else None
+        first_new = self.tracks.next_id
         active = self.tracks.step(detections.boxes, detections.scores, matches, new_dets, features)
-        return self._report(active)
+        # Which detection each reported track took: matched ones from `matches`; new
+        # tracks are numbered from `first_new` in the order of `new_dets`.
+        source = {track.track_id: det for track, det in matches}
+        source.update((first_new + k, int(det)) for k, det in enumerate(new_dets))
+        index = np.fromiter((source[t.track_id] for t in active), np.int64, len(active))
+        if detections.classes is not None:
+            self._classes.update(
+                (t.track_id, int(detections.classes[source[t.track_id]])) for t in active
+            )
+            if len(self._classes) > 2 * len(self.tracks.tracks) + 64:  # forget removed ids
+                live = {t.track_id for t in self.tracks.tracks}
+                self._classes = {i: c for i, c in self._classes.items() if i in live}
+        out = self._report(active)
+        keep = np.isin(np.fromiter((t.track_id for t in active), np.int64, len(active)), out.ids)
+        index = index[keep]  # a tracker's report may leave some active tracks out
+        classes = np.fromiter((self._classes.get(int(i), -1) for i in out.ids), np.int64, len(out))
+        return dataclasses.replace(out, detection_index=index, classes=classes)
+
+    def _update_per_class(self, detections: FrameDetections) -> FrameTracks:
+        """Association within each class (as boxmot's per-class mode): every class seen so
+        far has its own copy of this tracker, stepped every frame (with no detections
+        when the class has none, so its lost tracks age), all drawing ids from one
+        counter, so ids are unique across classes and a track never takes a detection of
+        another class. With a single class the result equals the class-less path."""
+        classes = detections.classes
+        for c in np.unique(classes).tolist():
+            if c not in self._per_class:
+                self._per_class[c] = self._class_copy()
+        parts = []
+        for c, member in self._per_class.items():
+            rows = np.flatnonzero(classes == c)
+            features = None if detections.features is None else detections.features[rows]
+            subset = FrameDetections(detections.boxes[rows], detections.scores[rows], features)
+            out = member._update_one(subset)
+            parts.append((out, rows[out.detection_index], np.full(len(out), c, np.int64)))
+        if not parts:  # no class seen yet: nothing to track
+            empty = np.zeros(0, np.int64)
+            return FrameTracks(empty, np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                               empty, empty)  # fmt: skip
+        outs, index, cls = zip(*parts, strict=True)
+        return FrameTracks(
+            ids=np.concatenate([o.ids for o in outs]),
+            boxes=np.concatenate([np.asarray(o.boxes, np.float32).reshape(-1, 4) for o in outs]),
+            scores=np.concatenate([o.scores for o in outs]),
+            detection_index=np.concatenate(index),
+            classes=np.concatenate(cls),
+        )
+
+    def _class_copy(self) -> OnlineTracker:
+        """A fresh copy of this tracker (same settings and jitted scorers) for one class,
+        numbering its tracks from this tracker's id counter and starting at this frame."""
+        member = copy.copy(self)
+        member.reset()
+        member.tracks.ids = self.tracks.ids
+        member.tracks.frame = self._frames - 1  # its next predict() is this frame
+        return member
 
     @abc.abstractmethod
     def _associate(self, detections: FrameDetections) -> tuple[list[tuple[Track, int]], np.ndarray]:

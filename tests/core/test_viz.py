@@ -83,6 +83,28 @@ def test_write_video_round_trip(tmp_path, ext):
     cap.release()
 
 
+@pytest.mark.parametrize(("fps", "size"), [(25.0, (48, 64)), (12.5, (47, 63))])
+def test_mp4_is_h264_a_browser_plays(tmp_path, fps, size):
+    """yuv420p H.264 at the given rate; odd sizes padded by one black row / column."""
+    import av
+
+    h, w = size
+    frames = [np.full((h, w, 3), 40 * i, np.uint8) for i in range(5)]
+    path = tmp_path / "out.mp4"
+    with viz.VideoWriter(path, fps) as video:
+        for frame in frames:  # streamed: one frame at a time
+            video.write(frame)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert float(stream.average_rate) == pytest.approx(fps)
+        assert (stream.width, stream.height) == (w + w % 2, h + h % 2)
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    assert len(decoded) == 5
+    for got, want in zip(decoded, frames, strict=True):
+        assert np.abs(got[:h, :w].astype(int) - want.astype(int)).mean() < 3
+
+
 def test_interrupted_write_leaves_old_file_and_no_temp(tmp_path):
     path = tmp_path / "out.mp4"
     path.write_bytes(b"previous video")

@@ -43,15 +43,16 @@ def _cell(value, is_rate: bool) -> str:
     return f"{100 * value:.1f}" if is_rate else f"{value:.3f}"
 
 
-def format_table(metrics: dict[str, dict]) -> str:
-    """A fixed-width table, one row per sequence (in order) and OVERALL last.
+def format_table(metrics: dict[str, dict], label: str = "Sequence") -> str:
+    """A fixed-width table, one row per sequence (in order) and OVERALL last; `label`
+    heads the first column ("Tracker" for a comparison).
 
     Rates (HOTA, MOTA, IDF1, ...) are shown as percentages; MOTP as py-motmetrics' mean
     1 - IoU distance (lower is better). Columns missing from every row are left out.
     """
     columns = [c for c in _COLUMNS if any(c[0] in m for m in metrics.values())]
     names = sorted(metrics, key=lambda n: n == "OVERALL")  # stable: OVERALL last
-    rows = [["Sequence", *(c[1] for c in columns)]]
+    rows = [[label, *(c[1] for c in columns)]]
     rows += [[n, *(_cell(metrics[n].get(k), r) for k, _, r in columns)] for n in names]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
