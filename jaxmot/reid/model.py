@@ -48,6 +48,7 @@ class ReIDModelConfig:
     num_classes: int = 751
     last_stride: int = 1
     input_size: tuple[int, int] = (256, 128)
+    stem_relu: bool = True
 
 
 class ReIDModel(nnx.Module):
@@ -71,10 +72,13 @@ class ReIDModel(nnx.Module):
         embed_dim: int | None = 512,
         num_classes: int,
         last_stride: int = 1,
+        stem_relu: bool = True,
         dtype: DTypeLike | None = None,
         rngs: nnx.Rngs,
     ):
-        self.backbone = ResNet(depth, width, last_stride, dtype=dtype, rngs=rngs)
+        self.backbone = ResNet(
+            depth, width, last_stride, stem_relu=stem_relu, dtype=dtype, rngs=rngs
+        )
         channels = self.backbone.out_channels
         dim = channels if embed_dim is None else embed_dim
         same = dim == channels
@@ -132,6 +136,7 @@ def build_reid_model(
         embed_dim=config.embed_dim,
         num_classes=config.num_classes,
         last_stride=config.last_stride,
+        stem_relu=config.stem_relu,
         dtype=dtype,
         rngs=rngs,
     )

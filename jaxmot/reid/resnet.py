@@ -143,6 +143,7 @@ class ResNet(nnx.Module):
         width: int = 64,
         last_stride: int = 2,
         *,
+        stem_relu: bool = True,
         dtype: DTypeLike | None = None,
         rngs: nnx.Rngs,
     ):
@@ -153,6 +154,7 @@ class ResNet(nnx.Module):
         kind, counts = STAGES[depth]
         block = BasicBlock if kind == "basic" else Bottleneck
         self.depth, self.width, self.last_stride = depth, width, last_stride
+        self.stem_relu = stem_relu
 
         self.conv1, self.bn1 = _conv_bn(3, width, 7, 2, dtype=dtype, rngs=rngs)
         in_ch = width
@@ -176,7 +178,9 @@ class ResNet(nnx.Module):
             raise ValueError(
                 f"ResNet expects NHWC images [B, H, W, 3], got shape {tuple(images.shape)}"
             )
-        x = nnx.relu(self.bn1(self.conv1(images)))
+        x = self.bn1(self.conv1(images))
+        if self.stem_relu:  # the "Bag of tricks" reference ResNet has none here
+            x = nnx.relu(x)
         # torch pads max-pooling with -inf; flax's max_pool does the same.
         x = nnx.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
