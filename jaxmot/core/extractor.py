@@ -11,8 +11,10 @@ import numpy as np
 class FeatureExtractor(Protocol):
     """Crops of a frame -> embeddings.
 
-    `__call__(frame, boxes)`: frame [H, W, 3] uint8 RGB, boxes [K, 4] xywh pixels ->
-    [K, dim] float32. Boxes may reach outside the frame (they are clipped); K may be 0.
+    `__call__(frame, boxes, channel_order="rgb")`: frame [H, W, 3] uint8 in
+    `channel_order` ("bgr" for OpenCV's frames, converted once by
+    `jaxmot.core.images.as_rgb`), boxes [K, 4] xywh pixels -> [K, dim] float32. Boxes may
+    reach outside the frame (they are clipped); K may be 0.
 
     An extractor may also have `appearance_gate: float | None`, the largest cosine
     distance the ReID trackers should accept as a match for its features, tuned on
@@ -21,7 +23,9 @@ class FeatureExtractor(Protocol):
 
     dim: int
 
-    def __call__(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray: ...
+    def __call__(
+        self, frame: np.ndarray, boxes: np.ndarray, channel_order: str = "rgb"
+    ) -> np.ndarray: ...
 
 
 def crop_boxes(frame: np.ndarray, boxes: np.ndarray) -> list[np.ndarray | None]:

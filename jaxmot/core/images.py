@@ -142,7 +142,23 @@ def load_resized(
     return out
 
 
+CHANNEL_ORDERS = ("rgb", "bgr")
+
+
+def as_rgb(frame: np.ndarray, channel_order: str = "rgb") -> np.ndarray:
+    """A frame from the outside as jaxmot's [H, W, 3] uint8 RGB: the one place where
+    OpenCV's BGR (`cv2.imread`, `cv2.VideoCapture`) is converted; anything else raises."""
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frame must be [H, W, 3] uint8, got {frame.shape} {frame.dtype}")
+    return np.ascontiguousarray(frame[..., ::-1]) if channel_order == "bgr" else frame
+
+
 __all__ = [
+    "CHANNEL_ORDERS",
+    "as_rgb",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "ImageReadError",

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from jaxmot.core.extractor import crop_boxes
+from jaxmot.core.images import as_rgb
 
 _SIZE = (32, 64)  # cv2 order: width, height
 _BINS = (8, 4, 4)
@@ -27,9 +28,10 @@ class ColorHistogramExtractor:
     # no gate: 63.4): `python -m pipelines.tune_gate --extractor histogram`.
     appearance_gate = 0.6
 
-    def __call__(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"frame must be [H, W, 3] uint8 RGB, got {frame.shape} {frame.dtype}")
+    def __call__(
+        self, frame: np.ndarray, boxes: np.ndarray, channel_order: str = "rgb"
+    ) -> np.ndarray:
+        frame = as_rgb(frame, channel_order)
         out = np.zeros((len(boxes), self.dim), np.float32)
         for k, crop in enumerate(crop_boxes(frame, boxes)):
             if crop is None:

@@ -8,6 +8,7 @@ import numpy as np
 from flax import nnx
 
 from jaxmot.core.extractor import crop_boxes
+from jaxmot.core.images import as_rgb
 from jaxmot.core.padding import bucket_size
 from jaxmot.reid.data.transforms import normalize
 
@@ -81,7 +82,8 @@ class ReIDExtractor:
             chunks.append(np.asarray(_embed(self.model, jnp.asarray(padded)))[: len(chunk)])
         return np.concatenate(chunks).astype(np.float32)
 
-    def __call__(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"frame must be [H, W, 3] uint8 RGB, got {frame.shape} {frame.dtype}")
+    def __call__(
+        self, frame: np.ndarray, boxes: np.ndarray, channel_order: str = "rgb"
+    ) -> np.ndarray:
+        frame = as_rgb(frame, channel_order)
         return self.embed_images(preprocess_crops(frame, np.asarray(boxes), self.input_size))

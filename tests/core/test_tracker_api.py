@@ -59,3 +59,23 @@ def test_xywh_flag_and_errors():
         tracker.update(boxes=[[0, 0, 5, 5]], scores=[1.0], classes=[1, 2])
     with pytest.raises(ValueError, match="non-positive"):  # x2 < x1
         tracker.update(boxes=[[10, 10, 5, 20]], scores=[1.0])
+
+
+def test_extractors_say_their_channel_order():
+    """An OpenCV (BGR) frame embeds as its RGB twin when it says so, once, in one place."""
+    from jaxmot.core.images import as_rgb
+    from jaxmot.mot.histogram import ColorHistogramExtractor
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    rgb[:, :40, 0] = 250  # a red left half: the order matters
+    bgr = rgb[..., ::-1].copy()
+    boxes = np.array([[5, 5, 30, 40], [40, 10, 30, 40]], np.float32)
+    extractor = ColorHistogramExtractor()
+    np.testing.assert_array_equal(extractor(bgr, boxes, channel_order="bgr"), extractor(rgb, boxes))
+    assert not np.array_equal(extractor(bgr, boxes), extractor(rgb, boxes))
+    np.testing.assert_array_equal(as_rgb(bgr, "bgr"), rgb)
+    with pytest.raises(ValueError, match="channel_order"):
+        as_rgb(rgb, "hsv")
+    with pytest.raises(ValueError, match="uint8"):
+        as_rgb(rgb.astype(np.float32))
