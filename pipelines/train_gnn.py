@@ -9,6 +9,19 @@ uses synthetic scenes (no download). Training data are labelled detections
 own detector noise / recall / false positives and embedding noise. Running the same
 command again resumes from the last checkpoint in WORKDIR/checkpoints.
 
+`--config mot_features` trains on your own detections and appearance features instead:
+sequence folders DATA_DIR/<seq>/ with gt/gt.txt, det/det.txt and features.npz (one row
+per det.txt line, what `pipelines.track --features` reads), each detection labelled
+with the gt identity it overlaps best (IoU >= 0.5; jaxmot.gnn.feature_data):
+
+  python -m pipelines.train_gnn --config mot_features --workdir runs/gnn_features \
+      --set data.data_dir=DATA_DIR --set data.train_sequences=A,B,C \
+      --set data.val_sequences=D --export runs/gnn_features/export
+
+The model's input size follows the features; the evaluation tracks the validation
+sequences on their own files. `pipelines.make_gnn_features` writes such folders (a
+simulated ReID model with look-alikes, or the exercise's precomputed ReID data).
+
 After training, `longterm`'s appearance gate and the `gnn` tracker's patience (frames a
 lost track is kept; PATIENCE_CANDIDATES) are tuned on the training sequences (first draw
 of each), by pooled IDF1. Then the held-out sequences are tracked with `iou`,

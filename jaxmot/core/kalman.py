@@ -1,18 +1,29 @@
-"""Constant-velocity Kalman filter for boxes (DeepSORT / JDE), batched and pure.
+"""Constant-velocity Kalman filters for boxes, batched and pure.
 
-State (8): (cx, cy, a, h, vcx, vcy, va, vh) with a = w / h; measurement (4): xyah.
-Noise scales with the box height (DeepSORT `kalman_filter.py`, copied by JDE): std_pos = h / 20,
-std_vel = h / 160; the aspect ratio has fixed noise. dt = 1 frame.
+Two motion models (`MotionModel`, chosen per tracker with `LifecycleConfig.motion`):
 
-Every function works on a batch of N independent tracks, under jit and vmap:
+* "xyah" (DeepSORT / JDE / ByteTrack): state (cx, cy, a, h, vcx, vcy, va, vh) with
+  a = w / h; measurement xyah. Noise scales with the box height (DeepSORT
+  `kalman_filter.py`): std_pos = h / 20, std_vel = h / 160; the aspect ratio has fixed
+  noise. Trackers keep its covariance in the per-coordinate block form (below).
+* "xywh" (BoT-SORT `tracker/kalman_filter.py`): state (cx, cy, w, h, vcx, vcy, vw, vh);
+  measurement (cx, cy, w, h). Noise of x and w scales with w, of y and h with h (same
+  weights 1/20 and 1/160). Kept as full 8x8 covariances, because camera-motion
+  compensation (`warp_full`) rotates (x, y) pairs and couples coordinates.
+
+dt = 1 frame. Every function works on a batch of N independent tracks, under jit and vmap:
   mean: [N, 8], cov: [N, 8, 8], measurements: [N, 4] (or [M, 4] for gating).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from jaxmot.core import boxes as box_ops
 from jaxmot.core import small_linalg
 
 STD_WEIGHT_POSITION = 1.0 / 20  # DeepSORT kalman_filter.py
@@ -56,6 +67,11 @@ def predict(mean, cov):
     std = jnp.stack(
         [pos, pos, jnp.full_like(h, 1e-2), pos, vel, vel, jnp.full_like(h, 1e-5), vel], axis=-1
     )
+    return _predict_full(mean, cov, std)
+
+
+def _predict_full(mean, cov, std):
+    """F x, F P F^T + diag(std^2) for mean [N, 8], cov [N, 8, 8], std [N, 8]."""
     pos_mean, vel_mean = mean[:, :_NDIM], mean[:, _NDIM:]
     mean = jnp.concatenate([pos_mean + vel_mean, vel_mean], axis=-1)
     # F P F^T for P = [[A, B], [C, D]] is [[A + B + C + D, B + D], [C + D, D]].
@@ -83,7 +99,11 @@ def update(mean, cov, measurements):
     Returns:
       corrected mean [N, 8] and cov [N, 8, 8].
     """
-    projected_mean, projected_cov = project(mean, cov)
+    return _update_full(mean, cov, *project(mean, cov), measurements)
+
+
+def _update_full(mean, cov, projected_mean, projected_cov, measurements):
+    """Correction given the projection (mean [N, 4], innovation covariance [N, 4, 4])."""
     # Kalman gain K = P H^T S^-1; with H = [I, 0], P H^T is P[:, :4] and K^T solves
     # S K^T = P[:4, :] (P is symmetric).
     chol = small_linalg.cholesky(projected_cov)
@@ -105,7 +125,10 @@ def gating_distance(mean, cov, measurements, only_position: bool = False):
     Returns:
       [N, M] squared distances; compare against CHI2_95_4DOF to gate.
     """
-    projected_mean, projected_cov = project(mean, cov)
+    return _mahalanobis(*project(mean, cov), measurements, only_position)
+
+
+def _mahalanobis(projected_mean, projected_cov, measurements, only_position):
     if only_position:
         projected_mean, projected_cov = projected_mean[:, :2], projected_cov[:, :2, :2]
         measurements = measurements[:, :2]
@@ -185,3 +208,207 @@ def blocks_to_full(blocks):
     return jnp.concatenate(
         [jnp.concatenate([pp, pv], axis=-1), jnp.concatenate([pv, vv], axis=-1)], axis=-2
     )
+
+
+# -- xywh: BoT-SORT's filter (full covariance) ------------------------------------------
+
+
+def _xywh_scale(boxes):
+    """[N, >=4] (cx, cy, w, h, ...) -> [N, 4] (w, h, w, h): x and w scale with the width,
+    y and h with the height (BoT-SORT kalman_filter.py)."""
+    w, h = boxes[:, 2], boxes[:, 3]
+    return jnp.stack([w, h, w, h], axis=-1)
+
+
+def initiate_xywh(measurements):
+    """New tracks: measurements [N, 4] (cx, cy, w, h) -> mean [N, 8], cov [N, 8, 8]."""
+    s = _xywh_scale(measurements)
+    std = jnp.concatenate([2 * STD_WEIGHT_POSITION * s, 10 * STD_WEIGHT_VELOCITY * s], axis=-1)
+    mean = jnp.concatenate([measurements, jnp.zeros_like(measurements)], axis=-1)
+    return mean, _diag(std)
+
+
+def predict_xywh(mean, cov):
+    """One constant-velocity step of the xywh filter (same shapes in and out)."""
+    s = _xywh_scale(mean)
+    std = jnp.concatenate([STD_WEIGHT_POSITION * s, STD_WEIGHT_VELOCITY * s], axis=-1)
+    return _predict_full(mean, cov, std)
+
+
+def project_xywh(mean, cov):
+    """State -> measurement space: mean [N, 4], innovation covariance [N, 4, 4]."""
+    std = STD_WEIGHT_POSITION * _xywh_scale(mean)
+    return mean[:, :_NDIM], cov[:, :_NDIM, :_NDIM] + _diag(std)
+
+
+def update_xywh(mean, cov, measurements):
+    """Kalman correction with measurements [N, 4] (cx, cy, w, h), row i for track i."""
+    return _update_full(mean, cov, *project_xywh(mean, cov), measurements)
+
+
+def gating_distance_xywh(mean, cov, measurements, only_position: bool = False):
+    """[N, M] squared Mahalanobis distances of measurements [M, 4] (cx, cy, w, h)."""
+    return _mahalanobis(*project_xywh(mean, cov), measurements, only_position)
+
+
+def warp_full(mean, cov, affine):
+    """Camera-motion compensation (BoT-SORT STrack.multi_gmc) of full-form states.
+
+    The 2x2 part R of the affine [2, 3] acts on every (x, y)-like pair of the state
+    ((cx, cy), (w, h), (vcx, vcy), (vw, vh): the block-diagonal kron(I4, R)); the
+    translation moves the centre only. mean [N, 8], cov [N, 8, 8] -> same shapes.
+    """
+    rot, shift = affine[:, :2], affine[:, 2]
+    n = mean.shape[0]
+    mean = jnp.einsum("ij,npj->npi", rot, mean.reshape(n, 4, 2)).reshape(n, 8)
+    mean = mean.at[:, :2].add(shift)
+    big = jnp.kron(jnp.eye(4, dtype=rot.dtype), rot)  # [8, 8]
+    return mean, jnp.einsum("ij,njk,lk->nil", big, cov, big)
+
+
+# -- Motion models: what a tracker's KalmanBank runs -----------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MotionModel:
+    """A Kalman motion model as the bank uses it (hashable: a static jit argument).
+
+    mean [C, 8] in the model's own layout; cov in the model's covariance form
+    (`cov_shape` per slot). Box helpers work on the first four state entries.
+    """
+
+    name = "base"
+
+    def measure(self, boxes_xywh):
+        """[N, 4] top-left xywh boxes (NumPy or JAX) -> [N, 4] measurements."""
+        raise NotImplementedError
+
+    def measure_xyxy(self, det_xyxy):
+        """[M, 4] corner boxes, padded rows all zero -> [M, 4] finite measurements."""
+        raise NotImplementedError
+
+    def boxes_xywh(self, mean):
+        """[C, 8] means -> [C, 4] top-left xywh boxes."""
+        raise NotImplementedError
+
+    def boxes_xyxy(self, mean):
+        """[C, 8] means -> [C, 4] corner boxes."""
+        raise NotImplementedError
+
+    def initiate(self, measurements):
+        raise NotImplementedError
+
+    def predict(self, mean, cov):
+        raise NotImplementedError
+
+    def update(self, mean, cov, measurements):
+        raise NotImplementedError
+
+    def gating_distance(self, mean, cov, measurements):
+        """[C, M] squared Mahalanobis distances (compare with CHI2_95_4DOF)."""
+        raise NotImplementedError
+
+    def stop_size(self, mean, lost):
+        """Zero the size velocities of lost slots ([C] bool) before they are predicted
+        (ByteTrack zeroes vh of a lost track, BoT-SORT vw and vh)."""
+        raise NotImplementedError
+
+    def warp(self, mean, cov, affine):
+        """Apply a [2, 3] camera-motion affine to every row."""
+        raise ValueError(
+            f"camera-motion compensation needs the 'xywh' motion model, not {self.name!r}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class XYAHMotion(MotionModel):
+    """DeepSORT's xyah filter in per-coordinate block form (cov [C, 3, 4])."""
+
+    name = "xyah"
+    cov_shape = (3, 4)
+
+    def measure(self, boxes_xywh):
+        return box_ops.xywh_to_xyah(boxes_xywh)
+
+    def measure_xyxy(self, det_xyxy):
+        # Padded rows get a unit bottom edge, so their aspect ratio stays finite (a 0/0
+        # there would put NaN into the gating distances).
+        return box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
+
+    def boxes_xywh(self, mean):
+        return box_ops.xyah_to_xywh(mean[:, :4])
+
+    def boxes_xyxy(self, mean):
+        return box_ops.xyah_to_xyxy(mean[:, :4])
+
+    def initiate(self, measurements):
+        return initiate_blocks(measurements)
+
+    def predict(self, mean, cov):
+        return predict_blocks(mean, cov)
+
+    def update(self, mean, cov, measurements):
+        return update_blocks(mean, cov, measurements)
+
+    def gating_distance(self, mean, cov, measurements):
+        return gating_distance_blocks(mean, cov, measurements)
+
+    def stop_size(self, mean, lost):
+        return mean.at[:, 7].set(jnp.where(lost, 0.0, mean[:, 7]))
+
+
+@dataclasses.dataclass(frozen=True)
+class XYWHMotion(MotionModel):
+    """BoT-SORT's xywh filter with full covariances (cov [C, 8, 8])."""
+
+    name = "xywh"
+    cov_shape = (8, 8)
+
+    def measure(self, boxes_xywh):
+        xp = jnp if isinstance(boxes_xywh, jax.Array) else np
+        return xp.concatenate([boxes_xywh[:, :2] + boxes_xywh[:, 2:] / 2, boxes_xywh[:, 2:]], -1)
+
+    def measure_xyxy(self, det_xyxy):
+        # Padded rows (all zero) give a zero-size box at the origin: finite everywhere.
+        return jnp.concatenate(
+            [(det_xyxy[:, :2] + det_xyxy[:, 2:]) / 2, det_xyxy[:, 2:] - det_xyxy[:, :2]], -1
+        )
+
+    def boxes_xywh(self, mean):
+        return jnp.concatenate([mean[:, :2] - mean[:, 2:4] / 2, mean[:, 2:4]], axis=-1)
+
+    def boxes_xyxy(self, mean):
+        half = mean[:, 2:4] / 2
+        return jnp.concatenate([mean[:, :2] - half, mean[:, :2] + half], axis=-1)
+
+    def initiate(self, measurements):
+        return initiate_xywh(measurements)
+
+    def predict(self, mean, cov):
+        return predict_xywh(mean, cov)
+
+    def update(self, mean, cov, measurements):
+        return update_xywh(mean, cov, measurements)
+
+    def gating_distance(self, mean, cov, measurements):
+        return gating_distance_xywh(mean, cov, measurements)
+
+    def stop_size(self, mean, lost):
+        return mean.at[:, 6:8].set(jnp.where(lost[:, None], 0.0, mean[:, 6:8]))
+
+    def warp(self, mean, cov, affine):
+        return warp_full(mean, cov, affine)
+
+
+XYAH = XYAHMotion()
+XYWH = XYWHMotion()
+MOTION_MODELS = {"xyah": XYAH, "xywh": XYWH}
+
+
+def motion_model(motion: str | MotionModel) -> MotionModel:
+    """A motion model by name ("xyah", "xywh") or the model itself."""
+    if isinstance(motion, MotionModel):
+        return motion
+    if motion not in MOTION_MODELS:
+        raise ValueError(f"unknown motion model {motion!r}; choose one of {tuple(MOTION_MODELS)}")
+    return MOTION_MODELS[motion]

@@ -7,6 +7,14 @@ the start of the next frame's call, fused with the motion step of every live slo
 the tracker's cost function. `flush()` applies them at once where the corrected state
 itself is needed (trackers that report Kalman boxes). Slots, detections and capacity are
 padded to buckets (`jaxmot.core.padding`), so a sequence compiles a handful of times.
+
+The bank runs one motion model (`jaxmot.core.kalman.MotionModel`, chosen by name:
+"xyah", DeepSORT's filter and the default, or "xywh", BoT-SORT's). `mean` is in the
+model's own state layout and `cov` in its covariance form ([C, 3, 4] per-coordinate
+blocks for xyah, [C, 8, 8] for xywh); scorers get both as they are, so they read boxes
+through the helpers below (`predicted_boxes_xyxy`, `predicted_iou`, `gating_distance`),
+which take the model. Camera-motion compensation (a [2, 3] affine per frame, xywh only)
+is applied inside the same jitted call, after the motion step (BoT-SORT's order).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from jaxmot.core.padding import bucket_size, pad_rows
 # A benign state for empty slots: unit box at the origin, so padded rows stay finite.
 _EMPTY_MEASUREMENT = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
 
-# scorer(mean [C, 8], cov [C, 3, 4] blocks, track_inputs, det_inputs) -> cost [C, B]
+# scorer(mean [C, 8], cov (the model's form), track_inputs, det_inputs) -> cost [C, B]
 Scorer = Callable[..., jax.Array]
 
 
@@ -33,7 +41,7 @@ def padded_det_xyah(det_xyxy: jax.Array) -> jax.Array:
     """[M, 4] xyxy detections, padded rows all zero -> [M, 4] xyah for gating. Padded
     rows get a unit bottom edge, so their aspect ratio stays finite (a 0/0 there would
     put NaN into the gating distances)."""
-    return box_ops.xyxy_to_xyah(det_xyxy.at[:, 3].add(jnp.where(det_xyxy[:, 3] > 0, 0, 1)))
+    return kalman.XYAH.measure_xyxy(det_xyxy)
 
 
 # --- building blocks of scorers (they run inside the jitted `correct_predict_and_score`)
@@ -58,18 +66,26 @@ def appearance_distance(track_features: jax.Array, det_features: jax.Array) -> j
     return 1.0 - track_features @ det_features.T
 
 
-def gating_distance(mean: jax.Array, cov: jax.Array, det_xyxy: jax.Array) -> jax.Array:
+def gating_distance(
+    mean: jax.Array, cov: jax.Array, det_xyxy: jax.Array, motion=kalman.XYAH
+) -> jax.Array:
     """[C, B] squared Mahalanobis distance of each (padded) detection from each slot's
-    predicted state (mean [C, 8], cov [C, 3, 4] blocks), in xyah."""
-    return kalman.gating_distance_blocks(mean, cov, padded_det_xyah(det_xyxy))
+    predicted state (mean [C, 8], cov in `motion`'s form), in the model's measurement
+    space (xyah or xywh, 4 dof: compare with kalman.CHI2_95_4DOF)."""
+    return motion.gating_distance(mean, cov, motion.measure_xyxy(det_xyxy))
 
 
-def predicted_iou(mean: jax.Array, det_xyxy: jax.Array) -> jax.Array:
+def predicted_boxes_xyxy(mean: jax.Array, motion=kalman.XYAH) -> jax.Array:
+    """[C, 4] corner boxes of each slot's state (mean [C, 8] in `motion`'s layout)."""
+    return motion.boxes_xyxy(mean)
+
+
+def predicted_iou(mean: jax.Array, det_xyxy: jax.Array, motion=kalman.XYAH) -> jax.Array:
     """[C, B] IoU of each slot's predicted box (mean [C, 8]) with each detection."""
-    return box_ops.iou_matrix(box_ops.xyah_to_xyxy(mean[:, :4]), det_xyxy)
+    return box_ops.iou_matrix(motion.boxes_xyxy(mean), det_xyxy)
 
 
-@functools.partial(jax.jit, static_argnames=("scorer", "with_overlap"))
+@functools.partial(jax.jit, static_argnames=("scorer", "with_overlap", "motion"))
 def correct_predict_and_score(
     mean,
     cov,
@@ -82,68 +98,93 @@ def correct_predict_and_score(
     track_inputs,
     det_inputs,
     with_overlap=False,
+    motion=kalman.XYAH,
+    warp=None,
+    hold=None,
 ):
     """Pending corrections, then the motion step, then the tracker's costs.
 
     Args:
-      mean: [C, 8]; cov: [C, 3, 4] per-coordinate blocks.
+      mean: [C, 8]; cov: [C, *motion.cov_shape] (the motion model's form).
       measurements [C, 4], update_mask, init_mask [C]: the previous frame's corrections
         (see `correct`); alive, lost: [C] bool.
       scorer: static cost function (None: no costs); track_inputs / det_inputs: pytrees
         it reads, rows padded to C and B.
+      motion: static MotionModel; warp: [2, 3] camera-motion affine applied to every
+        live slot after the motion step, or None; hold: [C] bool, live slots that skip
+        the motion step (still warped), or None.
 
     Returns:
-      mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None, and
-      and, with `with_overlap` (else None): for each live non-lost slot, the largest IoU of
-      its predicted box with a lost slot's [C] and that slot's index [C] (duplicate removal).
+      mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None, and,
+      with `with_overlap` (else None): for each live non-lost slot, the largest IoU of
+      its predicted box with a lost slot's [C] and that slot's index [C] (duplicate removal);
+      with `with_overlap="corrected"`, of the boxes before the motion step (the previous
+      frame's corrected tracks against its predicted lost ones).
     """
-    mean, cov, _ = apply_corrections(mean, cov, measurements, update_mask, init_mask)
-    # Lost tracks keep their size (JDE/ByteTrack zero the height velocity).
-    mean = mean.at[:, 7].set(jnp.where(lost, 0.0, mean[:, 7]))
-    predicted_mean, predicted_cov = kalman.predict_blocks(mean, cov)
-    mean = jnp.where(alive[:, None], predicted_mean, mean)
-    cov = jnp.where(alive[:, None, None], predicted_cov, cov)
-    cost = None if scorer is None else scorer(mean, cov, track_inputs, det_inputs)
+    mean, cov, _ = apply_corrections(mean, cov, measurements, update_mask, init_mask, motion)
     overlap = None
-    if with_overlap:
-        xyxy = box_ops.xyah_to_xyxy(mean[:, :4])
-        iou = box_ops.iou_matrix(xyxy, xyxy)
-        iou = jnp.where((alive & ~lost)[:, None] & (alive & lost)[None, :], iou, 0.0)
-        overlap = (jnp.max(iou, axis=1), jnp.argmax(iou, axis=1))
-    return mean, cov, box_ops.xyah_to_xywh(mean[:, :4]), cost, overlap
+    if with_overlap == "corrected":  # the previous frame's final states (ByteTrack's timing)
+        overlap = _lost_overlap(motion.boxes_xyxy(mean), alive, lost)
+    # Lost tracks keep their size (JDE/ByteTrack zero the height velocity, BoT-SORT both).
+    mean = motion.stop_size(mean, lost)
+    predicted_mean, predicted_cov = motion.predict(mean, cov)
+    moving = alive if hold is None else alive & ~hold
+    mean = jnp.where(moving[:, None], predicted_mean, mean)
+    cov = jnp.where(moving[:, None, None], predicted_cov, cov)
+    if warp is not None:  # BoT-SORT: camera motion after the prediction (STrack.multi_gmc)
+        warped_mean, warped_cov = motion.warp(mean, cov, warp)
+        mean = jnp.where(alive[:, None], warped_mean, mean)
+        cov = jnp.where(alive[:, None, None], warped_cov, cov)
+    cost = None if scorer is None else scorer(mean, cov, track_inputs, det_inputs)
+    if with_overlap and with_overlap != "corrected":
+        overlap = _lost_overlap(motion.boxes_xyxy(mean), alive, lost)
+    return mean, cov, motion.boxes_xywh(mean), cost, overlap
 
 
-@jax.jit
-def apply_corrections(mean, cov, measurements, update_mask, init_mask):
+def _lost_overlap(xyxy, alive, lost):
+    """For each live non-lost slot, the largest IoU of its box with a lost slot's [C] and
+    that slot's index [C]."""
+    iou = box_ops.iou_matrix(xyxy, xyxy)
+    iou = jnp.where((alive & ~lost)[:, None] & (alive & lost)[None, :], iou, 0.0)
+    return jnp.max(iou, axis=1), jnp.argmax(iou, axis=1)
+
+
+@functools.partial(jax.jit, static_argnames=("motion",))
+def apply_corrections(mean, cov, measurements, update_mask, init_mask, motion=kalman.XYAH):
     """Kalman update where `update_mask`, (re)initialisation where `init_mask`.
 
     Args:
-      mean: [C, 8]; cov: [C, 3, 4] per-coordinate blocks; measurements: [C, 4] xyah (row = slot);
-      update_mask, init_mask: [C] bool.
+      mean: [C, 8]; cov: the model's form; measurements: [C, 4] in the model's
+      measurement space (row = slot); update_mask, init_mask: [C] bool; motion: static.
 
     Returns:
       mean, cov, boxes [C, 4] xywh.
     """
-    updated_mean, updated_cov = kalman.update_blocks(mean, cov, measurements)
-    init_mean, init_cov = kalman.initiate_blocks(measurements)
+    updated_mean, updated_cov = motion.update(mean, cov, measurements)
+    init_mean, init_cov = motion.initiate(measurements)
     mean = jnp.where(
         update_mask[:, None], updated_mean, jnp.where(init_mask[:, None], init_mean, mean)
     )
     cov = jnp.where(
         update_mask[:, None, None], updated_cov, jnp.where(init_mask[:, None, None], init_cov, cov)
     )
-    return mean, cov, box_ops.xyah_to_xywh(mean[:, :4])
+    return mean, cov, motion.boxes_xywh(mean)
 
 
 class KalmanBank:
-    """Slot allocator plus device-resident Kalman state for a tracker."""
+    """Slot allocator plus device-resident Kalman state for a tracker.
 
-    def __init__(self, capacity: int = 32):
+    motion: "xyah" (default) or "xywh", or a kalman.MotionModel.
+    """
+
+    def __init__(self, capacity: int = 32, motion: str | kalman.MotionModel = "xyah"):
+        self.motion = kalman.motion_model(motion)
         self.capacity = 0
         self._pending = None  # (measurements [C, 4], update_mask [C], init_mask [C])
         self._no_corrections = None  # the same, empty, kept to copy from
         self.mean = jnp.zeros((0, 8), jnp.float32)
-        self.cov = jnp.zeros((0, 3, 4), jnp.float32)  # per-coordinate blocks (ops.kalman)
+        # The model's covariance form: per-coordinate blocks for xyah (kalman.py).
+        self.cov = jnp.zeros((0, *self.motion.cov_shape), jnp.float32)
         self.alive = np.zeros(0, bool)
         self.lost = np.zeros(0, bool)
         self.boxes = np.zeros((0, 4), np.float32)  # host copy of the latest boxes, xywh
@@ -155,7 +196,7 @@ class KalmanBank:
     def _grow(self, capacity: int) -> None:
         self.flush()
         extra = capacity - self.capacity
-        empty_mean, empty_cov = kalman.initiate_blocks(jnp.tile(_EMPTY_MEASUREMENT, (extra, 1)))
+        empty_mean, empty_cov = self.motion.initiate(jnp.tile(_EMPTY_MEASUREMENT, (extra, 1)))
         self.mean = jnp.concatenate([self.mean, empty_mean])
         self.cov = jnp.concatenate([self.cov, empty_cov])
         self.alive = np.concatenate([self.alive, np.zeros(extra, bool)])
@@ -185,13 +226,32 @@ class KalmanBank:
         scorer: Scorer | None = None,
         track_inputs=None,
         det_inputs=None,
-        with_overlap: bool = False,
+        with_overlap: bool | str = False,
+        warp: np.ndarray | None = None,
+        hold: np.ndarray | None = None,
     ):
         """Apply pending corrections and advance every live slot one frame.
 
+        warp: a [2, 3] camera-motion affine (previous frame -> this frame) applied to
+        every live slot after the motion step (xywh model only), or None. A tracker that
+        compensates camera motion passes one every frame (the identity when it has no
+        image), so the call keeps one compiled form. hold: [C] bool, live slots that
+        skip the motion step this frame (ByteTrack predicts only tracked and lost
+        tracks), or None.
+
         Returns the scorer's cost matrix [C, B] (NumPy), or None without a scorer;
-        with `with_overlap`, also fills `self.overlap` (see correct_predict_and_score).
+        with `with_overlap` (True, or "corrected": compare the boxes before the motion
+        step), also fills `self.overlap` (see correct_predict_and_score).
         """
+        if warp is not None:
+            warp = np.asarray(warp, np.float32)
+            if warp.shape != (2, 3):
+                raise ValueError(f"warp must be a [2, 3] affine, got shape {warp.shape}")
+            if self.motion.name != "xywh":
+                raise ValueError(
+                    "camera-motion compensation needs the 'xywh' motion model, "
+                    f"not {self.motion.name!r}"
+                )
         measurements, update_mask, init_mask = self._take_pending()
         self.mean, self.cov, boxes, cost, overlap = correct_predict_and_score(
             self.mean,
@@ -205,6 +265,9 @@ class KalmanBank:
             track_inputs,
             det_inputs,
             with_overlap,
+            self.motion,
+            warp,
+            hold,
         )
         self.boxes = np.asarray(boxes)
         if with_overlap:
@@ -212,8 +275,9 @@ class KalmanBank:
         return None if cost is None else np.asarray(cost)
 
     def correct(self, update_slots, update_xyah, init_slots, init_xyah) -> None:
-        """Queue the update of `update_slots` with measurements [K, 4] xyah and the
-        initialisation of `init_slots`; they are applied by the next `predict` or `flush`.
+        """Queue the update of `update_slots` with measurements [K, 4] (xyah, or the
+        motion model's measurement: `self.motion.measure(boxes_xywh)`) and the
+        initialisation of `init_slots`; applied by the next `predict` or `flush`.
         """
         if len(update_slots) == 0 and len(init_slots) == 0:
             return
@@ -229,7 +293,9 @@ class KalmanBank:
         """Apply queued corrections now (updates `mean`, `cov` and `boxes`)."""
         if self._pending is None:
             return
-        self.mean, self.cov, boxes = apply_corrections(self.mean, self.cov, *self._take_pending())
+        self.mean, self.cov, boxes = apply_corrections(
+            self.mean, self.cov, *self._take_pending(), self.motion
+        )
         self.boxes = np.asarray(boxes)
 
     def _take_pending(self):

@@ -8,9 +8,10 @@ States, as in JDE (Zhongdao/Towards-Realtime-MOT) and ByteTrack (ifzhang/ByteTra
 
 * A NEW track is confirmed after `min_hits` matches in total (its first detection
   counts). Tracks born in the first `min_hits` frames of a sequence start TRACKED, as
-  SORT does, since no history exists yet to confirm them against. An unconfirmed
-  track that misses a frame is removed at once. (FairMOT and ByteTrack confirm only
-  frame-1 tracks at birth; JDE's `activate` confirms none, so it reports nothing on frame 1.)
+  SORT does, since no history exists yet to confirm them against
+  (`birth_confirmed_frames` sets another count: FairMOT, ByteTrack and BoT-SORT confirm
+  only frame-1 tracks at birth, 1; JDE's `activate` confirms none, so it reports nothing
+  on frame 1). An unconfirmed track that misses a frame is removed at once.
 * A LOST track is kept while `inactive <= max_lost_frames` and can be re-found with its
   old id; `max_lost = 0` removes a track at its first miss (as the ReIDHungarian
   tracker, `reid`, does). `max_lost` is the "track buffer" given at 30 fps and scaled to
@@ -30,6 +31,8 @@ States, as in JDE (Zhongdao/Towards-Realtime-MOT) and ByteTrack (ifzhang/ByteTra
   (LongTermReID, the `longterm` tracker), or an exponential moving average with
   `feature_momentum` (JDE, 0.9); both L2-normalised and kept in one [capacity, D] array
   by slot, so a tracker hands all track features to its jitted scorer without stacking.
+* Motion model (`motion`): "xyah", DeepSORT's Kalman filter (the default), or "xywh",
+  BoT-SORT's (width and height with their velocities; jaxmot.core.kalman).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import math
 
 import numpy as np
 
-from jaxmot.core import boxes as box_ops
+from jaxmot.core.kalman import MOTION_MODELS
 from jaxmot.core.kalman_bank import KalmanBank
 
 FRAME_RATE_ROUNDINGS = ("round", "floor")
@@ -60,11 +63,16 @@ class LifecycleConfig:
     max_lost: int = 30  # frames at 30 fps a lost track is kept (JDE track_buffer 30)
     feature_history: int = 10  # embeddings averaged per track (LongTermReID: 10)
     feature_momentum: float | None = None  # EMA weight of the old feature (JDE: 0.9)
-    # Drop the younger of a TRACKED and a LOST track whose predicted boxes overlap above this
-    # IoU (JDE/ByteTrack: IoU distance < 0.15, i.e. IoU > 0.85). Unlike JDE it runs at the
-    # start of a frame on predicted boxes, and pairs each tracked track with its single
-    # most overlapping lost track.
+    # Drop the younger of a TRACKED and a LOST track whose boxes overlap above this IoU
+    # (JDE/ByteTrack: IoU distance < 0.15, i.e. IoU > 0.85). Unlike JDE it runs at the
+    # start of a frame, on the boxes `duplicate_boxes` names, and pairs each tracked track
+    # with its single most overlapping lost track.
     duplicate_iou: float | None = None
+    # Which boxes the duplicate check compares: "predicted" (this frame's predictions) or
+    # "corrected" (the previous frame's final states: updated tracked tracks against
+    # predicted lost ones, the boxes JDE/ByteTrack's remove_duplicate_stracks sees at the
+    # end of a frame).
+    duplicate_boxes: str = "predicted"
     report_box: str = "detection"  # "detection": the matched box; "kalman": the corrected state
     # Scale max_lost by frame_rate / 30 (JDE/ByteTrack: int(frame_rate / 30 * buffer));
     # off for trackers whose patience is a frame count (SORT's max_age).
@@ -72,6 +80,13 @@ class LifecycleConfig:
     # How the scaled buffer is rounded (module doc): "round" (nearest, at least 1 frame
     # when max_lost > 0) or "floor" (JDE/ByteTrack's int()).
     frame_rate_rounding: str = "round"
+    # The Kalman motion model: "xyah" (DeepSORT/JDE/ByteTrack) or "xywh" (BoT-SORT).
+    motion: str = "xyah"
+    # False: NEW (unconfirmed) tracks skip the motion step, as in ByteTrack and BoT-SORT,
+    # which predict only tracked and lost tracks (camera motion still moves them).
+    predict_unconfirmed: bool = True
+    # Tracks born in the first this many frames start confirmed (None: min_hits).
+    birth_confirmed_frames: int | None = None
 
     def __post_init__(self):
         if self.min_hits < 1:
@@ -84,6 +99,19 @@ class LifecycleConfig:
             raise ValueError(
                 f"LifecycleConfig.frame_rate_rounding must be one of {FRAME_RATE_ROUNDINGS}, "
                 f"got {self.frame_rate_rounding!r}"
+            )
+        if self.birth_confirmed_frames is not None and self.birth_confirmed_frames < 0:
+            raise ValueError(
+                f"birth_confirmed_frames must be >= 0, got {self.birth_confirmed_frames}"
+            )
+        if self.duplicate_boxes not in ("predicted", "corrected"):
+            raise ValueError(
+                "LifecycleConfig.duplicate_boxes must be 'predicted' or 'corrected', "
+                f"got {self.duplicate_boxes!r}"
+            )
+        if self.motion not in MOTION_MODELS:
+            raise ValueError(
+                f"LifecycleConfig.motion must be one of {tuple(MOTION_MODELS)}, got {self.motion!r}"
             )
 
     def lost_frames(self, frame_rate: float = 30.0) -> int:
@@ -147,7 +175,7 @@ class TrackSet:
     def __init__(self, config: LifecycleConfig, frame_rate: float = 30.0):
         self.config = config
         self.max_lost_frames = config.lost_frames(frame_rate)
-        self.bank = KalmanBank()
+        self.bank = KalmanBank(motion=config.motion)
         self.tracks: list[Track] = []
         self.frame = 0
         self.features: np.ndarray | None = None  # [capacity, D], by slot
@@ -192,11 +220,20 @@ class TrackSet:
         return self.features
 
     # -- one frame --------------------------------------------------------------------
-    def predict(self, scorer=None, track_inputs=None, det_inputs=None):
-        """Start a frame: motion step of every live track; returns the scorer's [C, B] cost."""
+    def predict(self, scorer=None, track_inputs=None, det_inputs=None, warp=None):
+        """Start a frame: motion step of every live track (then the [2, 3] camera-motion
+        affine `warp`, if given: xywh model only); returns the scorer's [C, B] cost."""
         self.frame += 1
         dedup = self.config.duplicate_iou is not None
-        cost = self.bank.predict(scorer, track_inputs, det_inputs, with_overlap=dedup)
+        if dedup and self.config.duplicate_boxes == "corrected":
+            dedup = "corrected"
+        hold = None
+        if not self.config.predict_unconfirmed:
+            hold = np.zeros(self.bank.capacity, bool)
+            hold[self.slots(self.with_state(TrackState.NEW))] = True
+        cost = self.bank.predict(
+            scorer, track_inputs, det_inputs, with_overlap=dedup, warp=warp, hold=hold
+        )
         if dedup:
             self._remove_duplicates(self.config.duplicate_iou)
         return cost
@@ -253,7 +290,10 @@ class TrackSet:
         init_slots = []
         for det in new_detections:
             slot = self.bank.allocate()
-            born_confirmed = cfg.min_hits <= 1 or self.frame <= cfg.min_hits
+            first = (
+                cfg.min_hits if cfg.birth_confirmed_frames is None else cfg.birth_confirmed_frames
+            )
+            born_confirmed = cfg.min_hits <= 1 or self.frame <= first
             track = Track(
                 track_id=self.ids.next,
                 slot=slot,
@@ -274,10 +314,13 @@ class TrackSet:
         used = np.concatenate(
             [np.asarray(update_dets, np.int64), np.asarray(new_detections, np.int64)]
         )
-        xyah = box_ops.xywh_to_xyah(np.asarray(boxes_xywh, np.float32)[used])
+        measured = self.bank.motion.measure(np.asarray(boxes_xywh, np.float32)[used])
         k = len(update_dets)
         self.bank.correct(
-            np.asarray(update_slots, np.int64), xyah[:k], np.asarray(init_slots, np.int64), xyah[k:]
+            np.asarray(update_slots, np.int64),
+            measured[:k],
+            np.asarray(init_slots, np.int64),
+            measured[k:],
         )
         for track in self.tracks:
             if track.state == TrackState.REMOVED:

@@ -13,6 +13,10 @@ Trackers (`make_tracker(name, frame_rate)`):
   gnn       a learned GNN scores tracks against detections; lost tracks
             wait the patience tuned for the model                        jaxmot.gnn
   jde       JDE's embedding EMA + Kalman-gated fused cost, then IoU       jaxmot.jde
+  bytetrack ByteTrack with its own defaults                               jaxmot.mot
+  ocsort    OC-SORT: observation-centric re-update, momentum, recovery    jaxmot.mot
+  botsort   BoT-SORT: xywh Kalman, camera-motion compensation, optional
+            appearance fusion                                             jaxmot.mot
 
 Extractors (`make_extractor(name)`): `histogram` (colour histograms, training-free,
 jaxmot.mot) and `reid` (the learned ReID network, jaxmot.reid; default: the shipped model).
@@ -34,6 +38,9 @@ _TRACKER_CLASSES = {
     "longterm": ("mot.reid_tracker", "ReIDTracker"),
     "gnn": ("gnn.tracker", "GNNTracker"),
     "jde": ("jde.tracker", "JDETracker"),
+    "bytetrack": ("mot.bytetrack", "ByteTracker"),
+    "ocsort": ("mot.ocsort", "OCSortTracker"),
+    "botsort": ("mot.botsort", "BoTSortTracker"),
 }
 TRACKER_NAMES = tuple(_TRACKER_CLASSES)
 PATIENCE_TRACKERS = ("longterm", "gnn")
@@ -69,6 +76,9 @@ def _build(name: str, frame_rate: float, gate, gnn_checkpoint, patience) -> Onli
         return mod.IoUTracker(mod.sort_config(), frame_rate)
     if name in ("reid", "longterm"):
         return _reid_family(name, frame_rate, gate, patience)
+    if name in ("bytetrack", "ocsort", "botsort"):  # each with its reference's defaults
+        module, cls = _TRACKER_CLASSES[name]
+        return getattr(_module(module), cls)(frame_rate=frame_rate)
     if name == "gnn":
         tracker = _module("gnn.tracker")
         model = _module("gnn.checkpoint").load_gnn_model(gnn_checkpoint)

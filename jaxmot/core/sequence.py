@@ -109,8 +109,9 @@ def track_sequence(
             frame_features,
             dets.classes[rows] if classes else None,
         )
+        image = sequence.frame(frame) if tracker.needs_frames and sequence.has_images else None
         start = time.perf_counter()
-        outputs.append(tracker.update(frame_dets))
+        outputs.append(tracker.update(frame_dets, frame=image))
         tracker_seconds += time.perf_counter() - start
     return TrackingRun(collect_results(outputs), length, tracker_seconds, feature_seconds)
 

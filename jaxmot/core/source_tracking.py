@@ -131,7 +131,7 @@ def track_source(
                 dets = FrameDetections(dets.boxes, dets.scores, features, dets.classes)
             detect_seconds += time.perf_counter() - start
             start = time.perf_counter()
-            tracks = tracker.update(dets)
+            tracks = tracker.update(dets, frame=frame)
             tracker_seconds += time.perf_counter() - start
             outputs.append(tracks)
             if crops is not None:

@@ -44,6 +44,7 @@ __all__ = [
     "SceneConfig",
     "SceneData",
     "assemble_detections",
+    "detections_from_gt",
     "box_visibility",
     "generate_detection_stream",
     "generate_sequence",
@@ -488,6 +489,54 @@ def _detect(
     return dets, src.astype(np.int32)
 
 
+def detections_from_gt(
+    sequence: mot.MOTSequence, detector: DetectorModel, rng: np.random.Generator
+) -> tuple[mot.Detections, np.ndarray, np.ndarray]:
+    """Run the simulated detector on a sequence's gt pedestrians.
+
+    Pedestrians: flag 1 and class 1 (MOT16/17) or -1 (MOT15); unknown visibility (-1)
+    counts as fully visible. True detections follow `DetectorModel` exactly as in the
+    synthetic scenes. False positives (Poisson fp_per_frame per frame) take the size and
+    feet height of a random pedestrian row of the sequence, scaled by U(0.7, 1.2), at a
+    uniform x: person-shaped boxes where people walk. A sequence without pedestrians
+    gets none. Boxes are clipped to the image (size from seqinfo.ini).
+
+    Returns (detections, ids [K] int32 with -1 for false positives, visibility [K]
+    float32: the source's gt visibility, 1 for false positives).
+    """
+    info, gt = sequence.info, sequence.gt
+    if gt is None:
+        raise ValueError(f"{info.name}: no gt/gt.txt in {info.path}")
+    if info.width is None or info.height is None:
+        raise ValueError(f"{info.path / 'seqinfo.ini'}: imWidth and imHeight are needed")
+    ped = (gt.flags == 1) & ((gt.classes == 1) | (gt.classes == -1))
+    boxes, vis = gt.boxes[ped], gt.visibility[ped]
+    vis = np.where(vis < 0, np.float32(1.0), vis)
+    hit, true_boxes, true_scores = true_detections(detector, boxes, vis, rng)
+
+    num_frames = max(info.length, int(gt.frames.max(initial=0)))
+    fp_counts = rng.poisson(detector.fp_per_frame, num_frames) * (len(boxes) > 0)
+    f = int(fp_counts.sum())
+    ref = boxes[rng.integers(0, max(len(boxes), 1), f)].astype(np.float64)
+    fh = ref[:, 3] * rng.uniform(0.7, 1.2, f)
+    fw = fh * ref[:, 2] / ref[:, 3]
+    fx = rng.uniform(0.0, info.width, f) - 0.5 * fw
+    fp_boxes = np.stack([fx, ref[:, 1] + ref[:, 3] - fh, fw, fh], 1)
+    fp_scores = detector.fp_score_max * rng.beta(2.0, 3.0, f)
+
+    dets, ids, rows = assemble_detections(
+        np.concatenate([gt.frames[ped][hit], np.repeat(np.arange(1, num_frames + 1), fp_counts)]),
+        np.concatenate([true_boxes[hit], fp_boxes]),
+        np.concatenate([true_scores[hit], fp_scores]),
+        np.concatenate([gt.ids[ped][hit], np.full(f, -1)]),
+        info.width,
+        info.height,
+        rng,
+    )
+    source_vis = np.concatenate([vis[hit], np.ones(f, np.float32)])[rows]
+    return dets, ids.astype(np.int32), source_vis.astype(np.float32)
+
+
 # --------------------------------------------------------------------------- simulate
 
 
@@ -857,6 +906,7 @@ def scene_seed(seed: int, part: int, index: int) -> int:
     """Seed of scene `index` of stream `part`: independent streams of scenes per use.
 
     Parts in use: 0 ReID train, 1 ReID test, 2 appearance-gate validation, 3 and 4 GNN
-    train and validation; the demo is seed 0 itself, outside every stream.
+    train and validation, 5 motion-tracker default selection (jaxmot.mot.selection); the
+    demo is seed 0 itself, outside every stream.
     """
     return int(np.random.SeedSequence([seed, part, index]).generate_state(1)[0])

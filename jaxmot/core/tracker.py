@@ -109,6 +109,9 @@ class OnlineTracker(abc.ABC):
     """
 
     needs_features: ClassVar[bool] = False
+    # Trackers that look at the pixels themselves (camera-motion compensation) set this;
+    # the sequence and source loops then pass each frame to `update(..., frame=...)`.
+    needs_frames: ClassVar[bool] = False
 
     def __init__(self, lifecycle: LifecycleConfig, frame_rate: float = 30.0):
         self.lifecycle = lifecycle
@@ -122,6 +125,7 @@ class OnlineTracker(abc.ABC):
         # Detections with classes: one copy of this tracker per class (below).
         self._per_class: dict[int, OnlineTracker] = {}
         self._frames = 0
+        self.frame_image: np.ndarray | None = None  # this frame's pixels, when given
 
     def update(
         self,
@@ -132,10 +136,13 @@ class OnlineTracker(abc.ABC):
         classes=None,
         features=None,
         box_format: str = "xyxy",
+        frame: np.ndarray | None = None,
     ) -> FrameTracks:
         """One frame: `update(FrameDetections(...))`, or the arrays themselves,
         `update(boxes=[M, 4], scores=[M], classes=[M], features=[M, D])` with boxes in
         `box_format` "xyxy" (corners, as detectors give them; the default) or "xywh".
+        `frame` ([H, W, 3] uint8 RGB) is the image, for trackers that use it
+        (`needs_frames`, e.g. camera-motion compensation); others ignore it.
         Returns the tracks reported this frame, with the detection each was matched to.
         """
         if detections is None:
@@ -153,6 +160,7 @@ class OnlineTracker(abc.ABC):
                 "FrameDetections(features=...) or run it through track_sequence with an extractor"
             )
         self._frames += 1
+        self.frame_image = frame
         if detections.classes is not None:
             return self._update_per_class(detections)
         return self._update_one(detections)
@@ -195,6 +203,7 @@ class OnlineTracker(abc.ABC):
             rows = np.flatnonzero(classes == c)
             features = None if detections.features is None else detections.features[rows]
             subset = FrameDetections(detections.boxes[rows], detections.scores[rows], features)
+            member.frame_image = self.frame_image
             out = member._update_one(subset)
             parts.append((out, rows[out.detection_index], np.full(len(out), c, np.int64)))
         if not parts:  # no class seen yet: nothing to track

@@ -18,13 +18,18 @@ from jaxmot.train.config import OptimizerConfig, TrainConfig, get_preset, name_p
 class GNNDataConfig:
     """Where the labelled detections come from (jaxmot.gnn.data).
 
-    dataset: "synthetic" (scenes of the generator, the embedded default) or "mot17"
-      (gt of MOTChallenge sequences under `data_dir`, turned into detections).
-    features: "simulated" (a unit vector per identity + noise + drift) or "reid" (the
-      learned ReID model on rendered frames; synthetic scenes only).
+    dataset: "synthetic" (scenes of the generator, the embedded default), "mot17"
+      (gt of MOTChallenge sequences under `data_dir`, turned into detections) or
+      "features" (one's own detections and appearance features: sequence folders
+      `data_dir/<seq>/` with gt/gt.txt, det/det.txt and features.npz, one row per
+      det.txt line; jaxmot.gnn.feature_data labels them by IoU with gt).
+    features: "simulated" (a unit vector per identity + noise + drift), "reid" (the
+      learned ReID model on rendered frames; synthetic scenes only) or "files" (the
+      features.npz of dataset "features", the only choice there).
     draws: training copies of every sequence, each with its own detector noise, recall,
       false-positive rate and embedding noise drawn from the ranges below, so the model
-      never sees a single noise setting.
+      never sees a single noise setting (1 for dataset "features": its detections and
+      features are given).
     """
 
     dataset: str = "synthetic"
@@ -106,6 +111,20 @@ def mot17_sim() -> GNNExperiment:
     return GNNExperiment(train=_train(1200, 8), data=data)
 
 
+def mot_features() -> GNNExperiment:
+    """Train on your own detections and ReID features (docs/gnn.md "Train on your own
+    features"): sequence folders DATA_DIR/<seq>/ with gt/gt.txt, det/det.txt and
+    features.npz (one row per det.txt line); model.reid_dim follows the features' size.
+    600 steps of 8 graphs; the gate and patience tuned on the training sequences.
+
+    python -m pipelines.train_gnn --config mot_features --workdir runs/gnn_features \\
+        --set data.data_dir=DATA_DIR --set data.train_sequences=A,B,C \\
+        --set data.val_sequences=D --export checkpoints/gnn_features
+    """
+    data = GNNDataConfig(dataset="features", features="files", draws=1)
+    return GNNExperiment(train=_train(600, 8), data=data)
+
+
 def synthetic_reid() -> GNNExperiment:
     """The demo's GNN (checkpoints/gnn_synthetic_reid): synthetic scenes embedded by the
     shipped learned ReID model (checkpoints/reid_synthetic_r18w16), so the model learns
@@ -118,7 +137,7 @@ def synthetic_reid() -> GNNExperiment:
     return GNNExperiment(train=_train(600, 8), data=GNNDataConfig(features="reid"))
 
 
-PRESETS = name_presets(synthetic_sim, mot17_sim, synthetic_reid)
+PRESETS = name_presets(synthetic_sim, mot17_sim, synthetic_reid, mot_features)
 
 
 def get_config(name: str) -> GNNExperiment:

@@ -40,6 +40,8 @@ from jaxmot.gnn.tracker import (
 )
 
 EVAL_NOISE = (0.3, 0.5, 0.7)  # embedding noise levels of the held-out evaluation
+# The one "level" of dataset "features": its sequences' own detections and features.
+GIVEN = "features"
 SPEC_NAMES = ("iou", "jde", "longterm", "gnn", "oracle")
 TRACKER_SPEC_HELP = (
     "trackers as NAME[-pPATIENCE][-gGATE]: iou, jde, longterm (patience 20, gate: the "
@@ -201,7 +203,8 @@ def track_held_out(
     on the held-out sequences at each embedding noise level (the same detections and
     features for every tracker; the oracle gets their gt identities instead; None:
     `eval_trackers` of the gnn's patience); `gate` is longterm's appearance gate unless a
-    spec names one. Prints one table per noise level."""
+    spec names one. Prints one table per noise level. Dataset "features" has one level,
+    its own files: {"features": {tracker: metrics}}."""
     gnn_config = gnn_config or GNNTrackerConfig()
     trackers = eval_trackers(gnn_config.patience) if trackers is None else trackers
     for spec in trackers:  # fail before any tracking
@@ -221,9 +224,19 @@ def track_held_out(
                 run = track_sequence(tracker, sequence, features=given)
                 pairs[sequence.info.name] = (sequence.gt, run.results)
             rows[spec] = evaluate(pairs)["OVERALL"]
-        results[f"noise_{noise}"] = rows
-        print(format_rows(rows, f"{label}, embedding noise {noise}"))
+        results[level_key(noise)] = rows
+        print(format_rows(rows, f"{label}, {level_title(noise)}"))
     return results
+
+
+def level_key(noise: float | str) -> str:
+    """The evaluation key of a level of `held_out_inputs`: "noise_X", or "features"."""
+    return GIVEN if noise == GIVEN else f"noise_{noise}"
+
+
+def level_title(noise: float | str) -> str:
+    """How a level of `held_out_inputs` is named in printed tables."""
+    return "the sequences' own features" if noise == GIVEN else f"embedding noise {noise}"
 
 
 def held_out_inputs(
@@ -234,13 +247,17 @@ def held_out_inputs(
     """{noise: inputs} for each embedding noise of EVAL_NOISE: the held-out sequences
     with the default detector's detections and features of that noise (or the extractor's
     on the frames), drawn from the seeds (data.seed, 10_000 + i, noise): the same inputs
-    at every call."""
+    at every call. Dataset "features": {"features": inputs}, its sequences' own files."""
+    levels = (GIVEN,) if exp.data.dataset == "features" else EVAL_NOISE
     out = {}
-    for noise in EVAL_NOISE:
+    for noise in levels:
         inputs = []
         for i, sequence in enumerate(val_sequences):
-            rng = np.random.default_rng([exp.data.seed, 10_000 + i, int(noise * 100)])
-            embeddings = embedding_model(exp, noise)
+            given = noise == GIVEN  # no draw: the rng and embeddings go unused
+            rng = np.random.default_rng(
+                [exp.data.seed, 10_000 + i, 0 if given else int(noise * 100)]
+            )
+            embeddings = embedding_model(exp, None if given else noise)
             seq = labelled(sequence, exp, DetectorModel(), embeddings, rng, extractor)
             inputs.append((*as_tracking_input(seq, sequence), seq.ids))
         out[noise] = inputs
@@ -272,6 +289,7 @@ def format_rows(rows: dict, title: str) -> str:
 
 __all__ = [
     "EVAL_NOISE",
+    "GIVEN",
     "HeldOutInputs",
     "SPEC_NAMES",
     "TRACKER_SPEC_HELP",
@@ -281,6 +299,8 @@ __all__ = [
     "evaluate_trackers",
     "format_rows",
     "held_out_inputs",
+    "level_key",
+    "level_title",
     "parse_tracker_spec",
     "track_gnn",
     "track_held_out",

@@ -130,7 +130,8 @@ class GNNTracker(OnlineTracker):
         features = detections.features
         if features.shape[1] != self.reid_dim:
             raise ValueError(
-                f"the GNN takes {self.reid_dim}-d appearance features, got {features.shape[1]}-d"
+                f"the GNN model takes {self.reid_dim}-d appearance features, got "
+                f"{features.shape[1]}-d: give it features of the ReID model it was trained on"
             )
         m = len(detections)
         candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED) + [

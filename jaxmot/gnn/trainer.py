@@ -40,11 +40,19 @@ from jaxmot.gnn.evaluation import (
     TrackingInputs,
     evaluate_trackers,
     held_out_inputs,
+    level_key,
     track_gnn,
 )
+from jaxmot.gnn.feature_data import feature_dim
 from jaxmot.gnn.message_passing import association_loss
 from jaxmot.gnn.model import AssociationGNN, pair_labels
-from jaxmot.gnn.sequences import as_tracking_input, source_sequences, training_sequences
+from jaxmot.gnn.sequences import (
+    as_tracking_input,
+    check_features_dataset,
+    sequence_dirs,
+    source_sequences,
+    training_sequences,
+)
 from jaxmot.gnn.tracker import GNNTrackerConfig
 from jaxmot.train.experiment import (
     devices,
@@ -93,9 +101,13 @@ class GNNTask:
 
 def fit_embedding_dim(exp: GNNExperiment, extractor: FeatureExtractor | None) -> GNNExperiment:
     """`exp` with model.reid_dim equal to the features' size: the extractor's dim for
-    "reid" features, data.embed_dim for simulated ones."""
+    "reid" features, data.embed_dim for simulated ones, the size D of the features.npz
+    files for dataset "features" (all of its sequences must agree)."""
+    check_features_dataset(exp)
     dim = None
-    if exp.data.features == "reid" and extractor is not None:
+    if exp.data.dataset == "features":
+        dim = feature_dim(sequence_dirs(exp, "train") + sequence_dirs(exp, "val"))
+    elif exp.data.features == "reid" and extractor is not None:
         dim = extractor.dim
     elif exp.data.features == "simulated":
         dim = exp.data.embed_dim
@@ -161,7 +173,8 @@ def validation_evaluator(
     `gnn_config`: its default patience 20 unless the config says otherwise) on the
     validation sequences `val_sources` at each embedding noise of EVAL_NOISE, the inputs
     the held-out evaluation uses (`held_out_inputs`, drawn once here): {"idf1" (mean over
-    the noise levels, the headline), "mota", "hota" (means), "idf1_noise_X"}.
+    the noise levels, the headline), "mota", "hota" (means), "idf1_noise_X" (with several
+    levels; dataset "features" has one, its own files)}.
 
     Only the gnn is tracked and nothing is tuned: the full protocol (longterm's gate
     and the gnn's patience swept on the training sequences, then every baseline and the
@@ -179,7 +192,8 @@ def validation_evaluator(
             name: float(sum(m[key] for m in rows.values()) / len(rows))
             for name, key in (("idf1", "IDF1"), ("mota", "MOTA"), ("hota", "HOTA"))
         }
-        scores.update({f"idf1_noise_{noise}": float(m["IDF1"]) for noise, m in rows.items()})
+        if len(rows) > 1:  # one level (dataset "features"): the means say it all
+            scores.update({f"idf1_{level_key(n)}": float(m["IDF1"]) for n, m in rows.items()})
         return scores
 
     return Evaluator(evaluate, HEADLINE)

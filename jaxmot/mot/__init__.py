@@ -1,11 +1,16 @@
 """Online multi-object trackers on the shared core (docs/mot.md).
 
 `iou` (Kalman + IoU Hungarian, ByteTrack's two-stage association), `sort` (SORT's
-settings), `reid` and `longterm` (ReIDHungarian and LongTermReID: appearance cost gated
-by IoU or the Kalman gate), and `oracle` (perfect association, the ceiling of any
-association model). Build them by name with jaxmot.core.registry.make_tracker.
+settings), `bytetrack` (ByteTrack with its own defaults), `botsort` (BoT-SORT: xywh
+Kalman, camera-motion compensation, optional appearance), `reid` and `longterm`
+(ReIDHungarian and LongTermReID: appearance cost gated by IoU or the Kalman gate), and
+`oracle` (perfect association, the ceiling of any association model). Build them by name
+with jaxmot.core.registry.make_tracker.
 
   iou_tracker      IoUTracker, IoUTrackerConfig, sort_config
+  bytetrack        ByteTracker, ByteTrackConfig; byte_associate (ByteTrack's 3 stages)
+  botsort          BoTSortTracker, BoTSortConfig
+  cmc              CameraMotion: camera-motion compensation (sparse optical flow, ECC)
   reid_tracker     ReIDTracker, reid_config, longterm_config
   oracle_tracker   perfect association inside the shared lifecycle
   histogram        ColorHistogramExtractor: training-free appearance embedding

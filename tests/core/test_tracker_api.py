@@ -37,7 +37,7 @@ def test_xyxy_arrays_equal_xywh_detections_and_index_points_at_the_box(scene, na
         np.testing.assert_allclose(a.boxes_xyxy[:, 2:], a.boxes[:, :2] + a.boxes[:, 2:])
         # Every reported track names the detection it took this frame (new ones too).
         assert a.detection_index.shape == a.ids.shape
-        if name == "iou":  # reports the matched detection's box: the index must point at it
+        if name == "sort":  # reports the matched detection's box: the index must point at it
             np.testing.assert_allclose(a.boxes, boxes[a.detection_index], atol=1e-4)
         assert len(set(a.detection_index.tolist())) == len(a)  # one detection, one track
         np.testing.assert_array_equal(a.classes, classes[a.detection_index])

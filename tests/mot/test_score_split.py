@@ -1,0 +1,71 @@
+"""The `iou` tracker's score split that follows the detector: a running quantile of the
+scores seen so far."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from jaxmot.core.tracker import FrameDetections
+from jaxmot.mot.iou_tracker import SCORE_BINS, IoUTracker, IoUTrackerConfig, RunningQuantile
+
+
+def _reference_split(scores_so_far: np.ndarray, q: float) -> float:
+    """The largest bin edge t (a multiple of 1/SCORE_BINS) with at most a share q of the
+    scores strictly below it, scores binned by flooring to the bin grid."""
+    binned = np.floor(np.clip(scores_so_far, 0, 1) * SCORE_BINS).clip(max=SCORE_BINS - 1)
+    edges = np.arange(SCORE_BINS)
+    ok = [(binned < e).sum() <= q * len(binned) for e in edges]
+    return float(edges[np.flatnonzero(ok)[-1]]) / SCORE_BINS
+
+
+@pytest.mark.parametrize("q", [0.0, 0.1, 0.3, 0.5])
+def test_running_quantile_against_a_plain_reference(q):
+    rng = np.random.default_rng(3)
+    running = RunningQuantile(q)
+    seen = np.zeros(0)
+    for _ in range(20):
+        frame = np.concatenate([rng.beta(5, 2, rng.integers(0, 12)), rng.uniform(-0.2, 1.3, 2)])
+        seen = np.concatenate([seen, frame])
+        assert running.add(frame) == pytest.approx(_reference_split(seen, q))
+    # On dense scores, numpy's quantile lies in the split's bin.
+    dense = RunningQuantile(q)
+    many = rng.random(200_000)
+    assert 0 <= np.quantile(many, q) - dense.add(many) <= 1.5 / SCORE_BINS
+
+
+def test_the_split_follows_the_score_scale():
+    """The same detections with their scores squeezed into [0.05, 0.45] (an uncalibrated
+    detector) track the same with a quantile split; a fixed 0.7 split then sees only low
+    scores and starts no track at all."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for t in range(30):
+        boxes = np.array([[10 + 3 * t, 20, 30, 60], [200, 40 + 2 * t, 25, 50], [400, 300, 20, 40]])
+        scores = np.array([rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0), rng.uniform(0.1, 0.3)])
+        frames.append((boxes.astype(np.float32), scores))
+
+    def run(config, squeeze):
+        tracker = IoUTracker(config)
+        outs = []
+        for boxes, scores in frames:
+            s = 0.05 + 0.4 * scores if squeeze else scores
+            outs.append(tracker.update(FrameDetections(boxes, s)))
+        return outs
+
+    quantile = IoUTrackerConfig(split_quantile=0.34)
+    for a, b in zip(run(quantile, False), run(quantile, True), strict=True):
+        np.testing.assert_array_equal(a.ids, b.ids)
+        np.testing.assert_allclose(a.boxes, b.boxes)
+    assert {int(i) for o in run(quantile, True) for i in o.ids} == {1, 2}  # not the weak one
+    fixed = IoUTrackerConfig(high_score=0.7)
+    assert sum(len(o) for o in run(fixed, True)) == 0
+
+
+def test_split_quantile_checks_its_range():
+    with pytest.raises(ValueError, match="split_quantile"):
+        IoUTrackerConfig(split_quantile=1.0)
+    config = dataclasses.replace(IoUTrackerConfig(), split_quantile=0.2)
+    assert IoUTracker(config).high_score(np.array([0.5])) == 0.5
