@@ -109,6 +109,9 @@ class OnlineTracker(abc.ABC):
     """
 
     needs_features: ClassVar[bool] = False
+    # Trackers that use appearance when detections carry it and work without it too
+    # (BoT-SORT): their track memory keeps the features that are given.
+    accepts_features: ClassVar[bool] = False
     # Trackers that look at the pixels themselves (camera-motion compensation) set this;
     # the sequence and source loops then pass each frame to `update(..., frame=...)`.
     needs_frames: ClassVar[bool] = False
@@ -167,7 +170,8 @@ class OnlineTracker(abc.ABC):
 
     def _update_one(self, detections: FrameDetections) -> FrameTracks:
         matches, new_dets = self._associate(detections)
-        features = detections.features if self.needs_features else None
+        keeps_features = self.needs_features or self.accepts_features
+        features = detections.features if keeps_features else None
         first_new = self.tracks.next_id
         active = self.tracks.step(detections.boxes, detections.scores, matches, new_dets, features)
         # Which detection each reported track took: matched ones from `matches`; new

@@ -128,6 +128,7 @@ class BoTSortTracker(OnlineTracker):
     """
 
     needs_frames = True
+    accepts_features = True
 
     def __init__(self, config: BoTSortConfig = BoTSortConfig(), frame_rate: float = 30.0):
         self.config = config  # before the base class: reset() builds the CMC from it
@@ -138,18 +139,10 @@ class BoTSortTracker(OnlineTracker):
         super().reset()
         self.cmc = CameraMotion(self.config.cmc_method, self.config.cmc_downscale)
 
-    def update(self, *args, **kwargs):
-        # Appearance is optional: `_associate` sets `needs_features` for each frame, so
-        # the base class hands the detections' features to the track memory exactly
-        # when they are given. Cleared first, so a frame without them is not refused.
-        self.needs_features = False
-        return super().update(*args, **kwargs)
-
     def _associate(self, detections: FrameDetections):
         cfg = self.config
         m = len(detections)
         size = bucket_size(m)
-        self.needs_features = detections.features is not None
         det_inputs = {
             "boxes_xyxy": pad_rows(box_ops.xywh_to_xyxy(detections.boxes), size),
             "scores": pad_rows(detections.scores, size),
