@@ -39,7 +39,7 @@ def plot_success_precision(
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
-    from jaxmot.core.atomic import atomic_open
+    from jaxmot.train.plots import save_figure
 
     # One colour per result set in both panels, whatever order each legend takes.
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -59,14 +59,7 @@ def plot_success_precision(
     for ax in (success_ax, precision_ax):
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left" if ax is success_ax else "lower right", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    try:
-        fig.tight_layout()
-        with atomic_open(out, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-    finally:
-        plt.close(fig)
+    save_figure(fig, out, title)
 
 
 __all__ = ["plot_success_precision"]

@@ -16,6 +16,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from jaxmot.core.atomic import atomic_open
+
 FIRST = ("loss", "learning_rate", "examples_per_sec")
 NOT_PLOTTED = ("step", "time", "eval")
 EVAL_PREFIX = "eval/"
@@ -76,8 +78,6 @@ def plot_metrics(
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
-    from jaxmot.core.atomic import atomic_open
-
     series = metric_series(records)
     if not series:
         raise ValueError("no numeric metric to plot (the log is empty)")
@@ -95,6 +95,14 @@ def plot_metrics(
             ax.set_yscale("log")  # losses that fall by orders of magnitude
     for ax in list(axes.flat)[len(series) :]:
         ax.axis("off")
+    save_figure(fig, out, title)
+    return list(series)
+
+
+def save_figure(fig, out, title: str | None = None) -> None:
+    """Title, lay out and write a matplotlib figure as PNG (atomically), then close it."""
+    import matplotlib.pyplot as plt
+
     if title:
         fig.suptitle(title, fontsize=11)
     try:
@@ -103,7 +111,6 @@ def plot_metrics(
             fig.savefig(f, format="png", dpi=100)
     finally:
         plt.close(fig)
-    return list(series)
 
 
-__all__ = ["metric_series", "plot_metrics"]
+__all__ = ["metric_series", "plot_metrics", "save_figure"]
