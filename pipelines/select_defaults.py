@@ -1,13 +1,17 @@
 """Choose the `iou` tracker's defaults on a validation set of several simulated detectors.
 
   python -m pipelines.select_defaults [--mot17 data/mot17_gt/train] \
-      [--real-detections data/mot17_mini/train] [--scenes 3] \
-      [--splits 0.5 0.7 q0.1 q0.2 q0.3] [--min-hits 2 3] [--report-box kalman detection] \
-      [--json OUT]
+      [--real-detections data/mot17_mini/train] [--scenes 3] [--seed 0] \
+      [--splits 0.6 q0.1cap0.6 q0.2] [--new-tracks any q0.3cap0.7] \
+      [--min-hits 2 3] [--report-box kalman detection] [--fuse off raw q0.8] \
+      [--motion xyah xywh] [--stages byte one] [--json OUT]
 
 Runs `iou` with every setting of the grid (the high/low score split: a constant, `qQ`
-for the running Q-quantile of the scores, `qQcapC` for it capped at C; min_hits; the
-reported box) on the validation sequences of jaxmot.mot.selection (synthetic scenes
+for the running Q-quantile of the scores, `qQcapC` for it capped at C; the score a
+detection needs to start a track, `any` or a split of the same form; min_hits; the
+reported box; the first-stage cost plain, fused with the score, or with the score over
+its running quantile; the Kalman state; ByteTrack's three stages or one) on
+the validation sequences of jaxmot.mot.selection (synthetic scenes
 and MOT17-02/04, each detected by every simulated detector of jaxmot.mot.detector_zoo,
 and MOT17-02/04 with a real detector's detections), and prints IDF1 / HOTA
 per detector and the selection score (mean over detectors of (IDF1 + HOTA) / 2), best
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import pathlib
 import sys
 
@@ -44,10 +49,64 @@ def split_setting(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"a split is 0.7 or q0.2, got {text!r}") from None
 
 
-def iou_config(split: str, min_hits: int, report_box: str) -> IoUTrackerConfig:
-    base = IoUTrackerConfig()
-    lifecycle = dataclasses.replace(base.lifecycle, min_hits=min_hits, report_box=report_box)
-    return dataclasses.replace(base, lifecycle=lifecycle, **split_setting(split))
+def new_track_setting(text: str) -> dict:
+    """`any` (every unmatched high detection starts a track) or a split as split_setting
+    reads it (a constant is a quantile-free floor) -> config fields."""
+    if text == "any":
+        return {"new_track_quantile": None, "new_track_cap": None}
+    split = split_setting(text)
+    if split["high_score"] is not None:  # a constant: the 0-quantile capped there
+        return {"new_track_quantile": 0.0, "new_track_cap": split["high_score"]}
+    return {"new_track_quantile": split["split_quantile"], "new_track_cap": split["split_cap"]}
+
+
+def fuse_setting(text: str) -> dict:
+    """`off`, `raw` (1 - IoU x score) or `qQ` (the score divided by its running
+    Q-quantile, at most 1) -> config fields."""
+    if text == "off":
+        return {"fuse_score": False}
+    if text == "raw":
+        return {"fuse_score": True, "fuse_quantile": None}
+    try:
+        if text.startswith("q"):
+            return {"fuse_score": True, "fuse_quantile": float(text[1:])}
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"--fuse takes off, raw or q0.8, got {text!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One point of the grid; the defaults are IoUTrackerConfig's."""
+
+    split: str = "q0.1cap0.6"
+    new_tracks: str = "any"
+    min_hits: int = 3
+    report_box: str = "kalman"
+    fuse: str = "q0.6"
+    motion: str = "xywh"
+    stages: str = "byte"
+
+    def label(self) -> str:
+        """The setting's row name: split and min_hits, then what differs from the defaults."""
+        text = f"{self.split} hits {self.min_hits}"
+        for field in dataclasses.fields(self)[1:]:
+            value = getattr(self, field.name)
+            if field.name != "min_hits" and value != field.default:
+                text += f" {field.name.replace('_', '-')} {value}"
+        return text
+
+    def config(self) -> IoUTrackerConfig:
+        base = IoUTrackerConfig()
+        lifecycle = dataclasses.replace(
+            base.lifecycle, min_hits=self.min_hits, report_box=self.report_box,
+            motion=self.motion,
+        )  # fmt: skip
+        return dataclasses.replace(
+            base, lifecycle=lifecycle, unconfirmed_stage=self.stages == "byte",
+            **split_setting(self.split), **new_track_setting(self.new_tracks),
+            **fuse_setting(self.fuse),
+        )  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -59,42 +118,68 @@ def main(argv=None) -> int:
                         help="folder of <sequence>/det/det.txt: a real detector's "
                         "MOT17-02/04 detections, scored against --mot17's gt")  # fmt: skip
     parser.add_argument("--scenes", type=int, default=3, help="synthetic scenes per detector")
-    parser.add_argument("--report-box", nargs="+", default=["kalman", "detection"],
+    parser.add_argument("--seed", type=int, default=0,
+                        help="draw of the synthetic scenes and simulated detectors")  # fmt: skip
+    parser.add_argument("--report-box", nargs="+", default=["kalman"],
                         choices=["kalman", "detection"])  # fmt: skip
-    parser.add_argument(
-        "--splits", nargs="+", default=["0.5", "0.6", "0.7", "q0.1", "q0.2", "q0.3"]
-    )
+    parser.add_argument("--splits", nargs="+", default=["0.6", "q0.1cap0.6", "q0.2cap0.6"])
+    parser.add_argument("--new-tracks", nargs="+", default=["any"],
+                        help="score a detection needs to start a track: any, or a split "
+                        "as --splits reads it")  # fmt: skip
     parser.add_argument("--min-hits", nargs="+", type=int, default=[2, 3])
+    parser.add_argument("--fuse", nargs="+", default=["q0.6"],
+                        help="first-stage cost: off (1 - IoU), raw (1 - IoU x score) or qQ "
+                        "(the score over its running Q-quantile)")  # fmt: skip
+    parser.add_argument("--motion", nargs="+", default=["xywh"], choices=["xyah", "xywh"])
+    parser.add_argument("--stages", nargs="+", default=["byte"], choices=["byte", "one"],
+                        help="byte: ByteTrack's three stages; one: every track in one "
+                        "Hungarian, then the low detections")  # fmt: skip
     parser.add_argument("--json", type=pathlib.Path, help="write every setting's metrics")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
     try:
         for split in args.splits:
             split_setting(split)
+        for new in args.new_tracks:
+            new_track_setting(new)
+        for fuse in args.fuse:
+            fuse_setting(fuse)
         mot17 = args.mot17 if (args.mot17 / "MOT17-02-FRCNN").is_dir() else None
         if mot17 is None:
             print(f"note: {args.mot17} has no MOT17-02-FRCNN: synthetic scenes only")
         real = args.real_detections if args.real_detections.is_dir() else None
-        sets = validation_sets(mot17, args.scenes, real_detections_dir=real)
+        sets = validation_sets(mot17, args.scenes, args.seed, real_detections_dir=real)
     except (argparse.ArgumentTypeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    settings = [(s, h, b) for s in args.splits for h in args.min_hits for b in args.report_box]
+    settings = [
+        Setting(*values)
+        for values in itertools.product(
+            args.splits,
+            args.new_tracks,
+            args.min_hits,
+            args.report_box,
+            args.fuse,
+            args.motion,
+            args.stages,
+        )
+    ]
     rows = {}
-    for split, min_hits, box in tqdm(settings, desc="settings"):
-        config = iou_config(split, min_hits, box)
+    for setting in tqdm(settings, desc="settings"):
+        config = setting.config()
         per = {det: score_set(lambda fps, c=config: IoUTracker(c, fps), seqs)
                for det, seqs in sets.items()}  # fmt: skip
-        rows[f"{split} hits {min_hits} {box}"] = per
+        rows[setting.label()] = per
     ranked = sorted(rows, key=lambda k: -selection_score(rows[k]))
     detectors = list(sets)
-    print("setting                  " + "".join(f"{d[:10]:>13s}" for d in detectors) + "   score")
-    print("                         " + "   IDF1  HOTA" * len(detectors))
+    width = max(25, *(len(key) + 1 for key in ranked))
+    print(f"{'setting':{width}s}" + "".join(f"{d[:10]:>13s}" for d in detectors) + "   score")
+    print(" " * width + "   IDF1  HOTA" * len(detectors))
     for key in ranked:
         cells = "".join(
             f"  {100 * m['IDF1']:5.1f} {100 * m['HOTA']:5.1f}" for m in rows[key].values()
         )
-        print(f"{key:25s}{cells}   {100 * selection_score(rows[key]):5.1f}")
+        print(f"{key:{width}s}{cells}   {100 * selection_score(rows[key]):5.1f}")
     print(f"best: {ranked[0]}")
     if args.json:
         atomic_write_json(args.json, {"ranked": ranked, "metrics": rows}, sort_keys=True)

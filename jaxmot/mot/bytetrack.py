@@ -48,7 +48,7 @@ from jaxmot.core.assignment import linear_assignment
 from jaxmot.core.lifecycle import LifecycleConfig, Track, TrackSet, TrackState
 from jaxmot.core.padding import bucket_size, pad_rows
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
-from jaxmot.mot.iou_tracker import iou_cost
+from jaxmot.mot.costs import fuse_score, iou_cost
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +72,6 @@ class ByteStages:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
 
 
-def fuse_score(iou_distance: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """ByteTrack's matching.fuse_score: 1 - IoU * score. iou_distance [N, M] (1 - IoU),
-    scores [M] -> [N, M]."""
-    return 1.0 - (1.0 - iou_distance) * scores[None, :]
-
-
 def byte_associate(
     tracks: TrackSet,
     first_cost: np.ndarray,
@@ -99,6 +93,24 @@ def byte_associate(
     """
     high = np.flatnonzero(scores > stages.high_thresh)
     low = np.flatnonzero((scores > stages.low_thresh) & (scores < stages.high_thresh))
+    matches, left = associate_in_stages(tracks, first_cost, second_cost, high, low, stages)
+    return matches, left[scores[left] >= stages.new_track_thresh]
+
+
+def associate_in_stages(
+    tracks: TrackSet,
+    first_cost: np.ndarray,
+    second_cost: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    stages: ByteStages,
+) -> tuple[list[tuple[Track, int]], np.ndarray]:
+    """The three stages for given high / low detection indices (byte_associate's split,
+    or another rule's): confirmed tracks against `high` (first_cost <= match_thresh),
+    still-unmatched tracked tracks against `low` (second_cost <= second_match_thresh),
+    unconfirmed tracks against the high detections left (<= unconfirmed_match_thresh).
+    Returns the matches and the high detections left unmatched. Score thresholds of
+    `stages` are not used here."""
     pool = tracks.with_state(TrackState.TRACKED, TrackState.LOST)
     unconfirmed = tracks.with_state(TrackState.NEW)
 
@@ -118,8 +130,7 @@ def byte_associate(
         first_cost[tracks.slots(unconfirmed)][:, left], stages.unconfirmed_match_thresh
     )
     matches += [(unconfirmed[i], int(left[j])) for i, j in pairs]
-    left = left[unmatched]
-    return matches, left[scores[left] >= stages.new_track_thresh]
+    return matches, left[unmatched]
 
 
 def byte_lifecycle(**overrides) -> LifecycleConfig:

@@ -1,4 +1,5 @@
-"""Motion-only tracker: Kalman prediction + Hungarian on IoU (SORT-like)."""
+"""Motion-only tracker: Kalman prediction + Hungarian on IoU, with thresholds that follow
+the detector's scores (ByteTrack's stages on a running score distribution)."""
 
 from __future__ import annotations
 
@@ -11,95 +12,131 @@ from jaxmot.core.assignment import linear_assignment
 from jaxmot.core.lifecycle import LifecycleConfig, TrackState
 from jaxmot.core.padding import bucket_size, pad_rows
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
+from jaxmot.mot.bytetrack import ByteStages, associate_in_stages, byte_lifecycle
+from jaxmot.mot.costs import IOU_COSTS, fuse_score
 
 
 @dataclasses.dataclass(frozen=True)
 class IoUTrackerConfig:
-    """Defaults: ByteTrack's association (IoU >= 0.2 first stage, 0.5 second, track buffer
-    30 frames) with SORT's min_hits 3, the Kalman box reported, and a high/low score split
-    that follows the detector: the running 10% quantile of its scores. ByteTrack's
-    duplicate removal (LifecycleConfig.duplicate_iou=0.85) is off: on TUD-Stadtmitte it
-    removes re-found tracks and costs 6 IDF1 points.
+    """Defaults: ByteTrack's three association stages and track management (Zhang et
+    al., ECCV 2022, BYTETracker: first stage IoU >= 0.2 on the score-fused cost, second
+    stage IoU >= 0.5 for tracked tracks and low detections, unconfirmed tracks IoU >= 0.3,
+    lost tracks kept 30 frames at 30 fps, duplicates at IoU > 0.85 removed) with SORT's
+    confirmation on the third match (frame-1 tracks at birth), BoT-SORT's Kalman state
+    of width and height, the Kalman box reported, and every score threshold taken from
+    the detector's running score distribution instead of a constant: the high/low split
+    is the 10% quantile of every score seen so far (at most 0.6), and scores are fused
+    into the first-stage cost divided by their 60% quantile (at most 1), so a detector
+    whose scores all lie in 0.05-0.45 is tracked as one whose scores spread over 0-1.
+    Every high detection left unmatched starts a track (a new-track quantile, as
+    ByteTrack's higher new-track threshold, is an option: `new_track_quantile`).
 
-    The split rule, min_hits and the reported box were chosen by `python -m
-    pipelines.select_defaults` on synthetic scenes and MOT17-02/04 detected by five
-    simulated detectors of different recall, box noise, false positives and score
-    calibration (jaxmot.mot.selection), none of them a sequence the tracker is reported
-    on; a constant split (the former 0.7, picked on TUD) scores nothing on a detector
-    whose scores all lie below it. `sort_config()` gives SORT's own settings.
+    Chosen by `python -m pipelines.select_defaults` on synthetic scenes and MOT17-02/04
+    detected by five simulated detectors of different recall, box noise, false
+    positives and score calibration, plus MOT17-02/04 with a real detector's
+    detections (jaxmot.mot.selection), none of them a sequence the tracker is reported
+    on. `sort_config()` gives SORT's own settings.
     """
 
     iou_threshold: float = 0.2  # minimum IoU of a first-stage match (ByteTrack 0.2, SORT 0.3)
     min_score: float = 0.0  # detections below are ignored
-    # Two-stage association (ByteTrack): detections scoring >= the split are matched
-    # first and alone start tracks; the others may only extend still-unmatched TRACKED
-    # tracks, at IoU >= low_iou_threshold. The split is `high_score` when given (a
-    # constant, ByteTrack's way), else the running `split_quantile`-quantile of every
-    # detection score seen so far in the sequence (this frame's included), so the lowest
-    # share q of any detector's scores goes to the second stage whatever its calibration.
-    # Both None: one stage over all detections.
+    # High/low split (ByteTrack): detections scoring >= the split are matched first and
+    # alone start tracks; the others may only extend still-unmatched TRACKED tracks, at
+    # IoU >= low_iou_threshold. The split is `high_score` when given (a constant), else
+    # the running `split_quantile`-quantile of every detection score seen so far in the
+    # sequence (this frame's included), never above `split_cap`, so the lowest share q of
+    # any detector's scores goes to the second stage whatever its calibration, and a
+    # detector whose scores are nearly all high keeps them in the first. Both None: one
+    # stage over all detections.
     high_score: float | None = None
     low_iou_threshold: float = 0.5  # ByteTrack's second-stage threshold
     split_quantile: float | None = 0.1
-    # The quantile split never rises above this (None: no cap), so a detector whose
-    # scores are nearly all high keeps them all in the first stage.
-    split_cap: float | None = 0.7
+    split_cap: float | None = 0.6
+    low_score: float = 0.1  # ByteTrack's floor: lower detections (below the split) never match
+    # Unmatched first-stage detections start tracks only when they score >= the running
+    # `new_track_quantile`-quantile (at most `new_track_cap`), as ByteTrack's new-track
+    # threshold sits above its split. None: every one does.
+    new_track_quantile: float | None = None
+    new_track_cap: float | None = None
+    # First-stage cost 1 - IoU * s (ByteTrack's fuse_score), s the score divided by the
+    # running `fuse_quantile`-quantile and clipped at 1 (None: the raw score).
+    fuse_score: bool = True
+    fuse_quantile: float | None = 0.6
+    # True: ByteTrack's three stages (unconfirmed tracks matched after the confirmed ones,
+    # at IoU >= unconfirmed_iou_threshold). False: one Hungarian over every track (SORT).
+    unconfirmed_stage: bool = True
+    unconfirmed_iou_threshold: float = 0.3  # ByteTrack's 0.7 cost
+
+    lifecycle: LifecycleConfig = byte_lifecycle(motion="xywh", min_hits=3)
 
     def __post_init__(self):
-        if self.split_quantile is not None and not 0.0 <= self.split_quantile < 1.0:
-            raise ValueError(
-                f"IoUTrackerConfig.split_quantile must be in [0, 1), got {self.split_quantile}"
-            )
-        for name in ("iou_threshold", "low_iou_threshold"):
+        for name in ("split_quantile", "new_track_quantile", "fuse_quantile"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ValueError(f"IoUTrackerConfig.{name} must be in [0, 1), got {value}")
+        for name in ("iou_threshold", "low_iou_threshold", "unconfirmed_iou_threshold"):
             value = getattr(self, name)
             if not 0 < value <= 1:
                 # IoU thresholds are inclusive (cost 1 - IoU <= 1 - threshold): 0 would
                 # link boxes that do not overlap at all.
                 raise ValueError(f"IoUTrackerConfig.{name} must be in (0, 1], got {value}")
-
-    lifecycle: LifecycleConfig = LifecycleConfig(min_hits=3, max_lost=30, report_box="kalman")
+        if not 0.0 <= self.low_score <= 1.0:
+            raise ValueError(f"IoUTrackerConfig.low_score must be in [0, 1], got {self.low_score}")
 
 
 def sort_config() -> IoUTrackerConfig:
     """SORT's settings: IoU 0.3, min_hits 3, max_age 1, one association stage, the
-    matched detection's box."""
+    matched detection's box, no score in the cost."""
     lifecycle = LifecycleConfig(min_hits=3, max_lost=1, scale_with_frame_rate=False)
     return IoUTrackerConfig(
-        iou_threshold=0.3, high_score=None, split_quantile=None, lifecycle=lifecycle
-    )
-
-
-def iou_cost(mean, cov, track_inputs, det_inputs):
-    """[C, B] 1 - IoU between predicted track boxes and padded detections."""
-    del cov, track_inputs
-    track_xyxy = box_ops.xyah_to_xyxy(mean[:, :4])
-    return 1.0 - box_ops.iou_matrix(track_xyxy, det_inputs["boxes_xyxy"])
+        iou_threshold=0.3, high_score=None, split_quantile=None, new_track_quantile=None,
+        fuse_score=False, unconfirmed_stage=False, low_score=0.0, lifecycle=lifecycle,
+    )  # fmt: skip
 
 
 SCORE_BINS = 1000  # resolution of the running score quantile: 0.001 on [0, 1]
 
 
-class RunningQuantile:
-    """The q-quantile of every score added so far, from a histogram of [0, 1] in
-    SCORE_BINS bins (scores outside are clipped): O(bins) a frame, however long the
-    sequence. Before any score it is 0 (every detection counts as high)."""
+class ScoreHistogram:
+    """Every score added so far, as a histogram of [0, 1] in SCORE_BINS bins (scores
+    outside are clipped): its quantiles cost O(bins) a frame, however long the sequence.
+    Before any score every quantile is 0 (every detection counts as high)."""
 
-    def __init__(self, q: float):
-        self.q = q
+    def __init__(self):
         self.counts = np.zeros(SCORE_BINS, np.int64)
+        self._below = np.zeros(SCORE_BINS, np.int64)  # scores in lower bins, per bin
+        self._total = 0
 
-    def add(self, scores: np.ndarray) -> float:
-        """Add a frame's scores [M]; returns the quantile (the lower edge of its bin)."""
+    def add(self, scores: np.ndarray) -> None:
+        """Add a frame's scores [M]."""
         bins = np.clip((np.asarray(scores, np.float64) * SCORE_BINS).astype(np.int64), 0,
                        SCORE_BINS - 1)  # fmt: skip
         self.counts += np.bincount(bins, minlength=SCORE_BINS)
-        total = self.counts.sum()
-        if total == 0:
+        self._total = int(self.counts.sum())
+        self._below = np.cumsum(self.counts) - self.counts
+
+    def quantile(self, q: float, cap: float | None = None) -> float:
+        """The q-quantile (the lower edge of its bin), at most `cap`."""
+        if self._total == 0:
             return 0.0
-        # The first bin at which at least a share q of the scores lie below or in it:
-        # scores in lower bins are all < the split, the bin's own are >= its lower edge.
-        below = np.cumsum(self.counts) - self.counts
-        return float(np.flatnonzero(below <= self.q * total)[-1]) / SCORE_BINS
+        # The last bin with at most a share q of the scores in lower bins: scores in lower
+        # bins are all < its lower edge, the bin's own are >= it. `_below` is sorted.
+        index = int(np.searchsorted(self._below, q * self._total, side="right")) - 1
+        value = index / SCORE_BINS
+        return value if cap is None else min(value, cap)
+
+
+class RunningQuantile(ScoreHistogram):
+    """The q-quantile of every score added so far (ScoreHistogram)."""
+
+    def __init__(self, q: float):
+        super().__init__()
+        self.q = q
+
+    def add(self, scores: np.ndarray) -> float:
+        """Add a frame's scores [M]; returns the quantile (the lower edge of its bin)."""
+        super().add(scores)
+        return self.quantile(self.q)
 
 
 class IoUTracker(OnlineTracker):
@@ -109,47 +146,76 @@ class IoUTracker(OnlineTracker):
 
     def reset(self) -> None:
         super().reset()
-        q = self.config.split_quantile
-        use_quantile = q is not None and self.config.high_score is None
-        self._score_quantile = RunningQuantile(q) if use_quantile else None
+        self._scores = ScoreHistogram()
 
     def high_score(self, scores: np.ndarray) -> float | None:
-        """This frame's high/low split (the fixed `high_score`, or `split_quantile`)."""
-        if self._score_quantile is not None:
-            split = self._score_quantile.add(scores)
-            cap = self.config.split_cap
-            return split if cap is None else min(split, cap)
-        return self.config.high_score
+        """This frame's high/low split (the fixed `high_score`, or `split_quantile`);
+        adds the frame's scores to the running histogram."""
+        cfg = self.config
+        self._scores.add(scores)
+        if cfg.high_score is None and cfg.split_quantile is not None:
+            return self._scores.quantile(cfg.split_quantile, cfg.split_cap)
+        return cfg.high_score
 
     def _associate(self, detections: FrameDetections):
         cfg = self.config
-        scores = detections.scores
-        high_score = self.high_score(scores)
-        keep = np.flatnonzero(scores >= cfg.min_score) if cfg.min_score > 0 else None
+        split = self.high_score(detections.scores)
+        keep = np.flatnonzero(detections.scores >= cfg.min_score) if cfg.min_score > 0 else None
         boxes = detections.boxes if keep is None else detections.boxes[keep]
-        padded = pad_rows(box_ops.xywh_to_xyxy(boxes), bucket_size(len(boxes)))
-        cost = self.tracks.predict(iou_cost, None, {"boxes_xyxy": padded})
-        kept_scores = scores if keep is None else scores[keep]
-        if high_score is None:
-            is_high = np.ones(len(kept_scores), bool)
+        scores = detections.scores if keep is None else detections.scores[keep]
+        m = len(boxes)
+        padded = pad_rows(box_ops.xywh_to_xyxy(boxes), bucket_size(m))
+        iou_distance = self.tracks.predict(
+            IOU_COSTS[cfg.lifecycle.motion], None, {"boxes_xyxy": padded}
+        )[:, :m]
+        if split is None:
+            is_high = np.ones(m, bool)
+            is_low = np.zeros(m, bool)
         else:
-            is_high = kept_scores >= high_score
-        candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
-        rows = cost[self.tracks.slots(candidates)]
-        if is_high.all():  # the common case: one stage
-            high, low = np.arange(len(boxes)), np.zeros(0, np.int64)
-            first = rows[:, : len(boxes)]
+            is_high = scores >= split
+            is_low = ~is_high & (scores > min(cfg.low_score, split))
+        high, low = np.flatnonzero(is_high), np.flatnonzero(is_low)
+        first = iou_distance
+        if cfg.fuse_score:
+            first = fuse_score(iou_distance, self._fusion_scores(scores))
+        if cfg.unconfirmed_stage:
+            stages = ByteStages(
+                high_thresh=1.0, low_thresh=0.0, new_track_thresh=0.0,  # unused here
+                match_thresh=1.0 - cfg.iou_threshold,
+                second_match_thresh=1.0 - cfg.low_iou_threshold,
+                unconfirmed_match_thresh=1.0 - cfg.unconfirmed_iou_threshold,
+            )  # fmt: skip
+            matches, new = associate_in_stages(self.tracks, first, iou_distance, high, low, stages)
         else:
-            high, low = np.flatnonzero(is_high), np.flatnonzero(~is_high)
-            first = rows[:, high]
-        pairs, rest, unmatched = linear_assignment(first, 1.0 - cfg.iou_threshold)
-        matches = [(candidates[i], int(high[j])) for i, j in pairs]
-        if len(low):
-            second = [i for i in rest if candidates[i].state == TrackState.TRACKED]
-            pairs, _, _ = linear_assignment(rows[second][:, low], 1.0 - cfg.low_iou_threshold)
-            matches += [(candidates[second[i]], int(low[j])) for i, j in pairs]
-        new = high[unmatched]
+            matches, new = self._associate_one_stage(first, iou_distance, high, low)
+        if cfg.new_track_quantile is not None:
+            floor = self._scores.quantile(cfg.new_track_quantile, cfg.new_track_cap)
+            new = new[scores[new] >= floor]
         if keep is not None:  # back to indices into `detections`
             matches = [(track, int(keep[j])) for track, j in matches]
             new = keep[new]
         return matches, new
+
+    def _fusion_scores(self, scores: np.ndarray) -> np.ndarray:
+        """[M] the scores fused into the first-stage cost (IoUTrackerConfig.fuse_quantile)."""
+        q = self.config.fuse_quantile
+        if q is None:
+            return scores
+        reference = max(self._scores.quantile(q), 1.0 / SCORE_BINS)
+        return np.minimum(scores / reference, 1.0)
+
+    def _associate_one_stage(self, first, iou_distance, high, low):
+        """Every live track against the high detections, then still-unmatched tracked
+        tracks against the low ones; returns the matches and the high detections left."""
+        cfg = self.config
+        candidates = self.tracks.with_state(TrackState.NEW, TrackState.TRACKED, TrackState.LOST)
+        slots = self.tracks.slots(candidates)
+        pairs, rest, unmatched = linear_assignment(first[slots][:, high], 1.0 - cfg.iou_threshold)
+        matches = [(candidates[i], int(high[j])) for i, j in pairs]
+        if len(low):
+            second = [i for i in rest if candidates[i].state == TrackState.TRACKED]
+            pairs, _, _ = linear_assignment(
+                iou_distance[slots[second]][:, low], 1.0 - cfg.low_iou_threshold
+            )
+            matches += [(candidates[second[i]], int(low[j])) for i, j in pairs]
+        return matches, high[unmatched]

@@ -40,9 +40,9 @@ def test_select_defaults_prefers_a_split_that_follows_the_detector(capsys):
             "--min-hits", "3", "--report-box", "kalman"]  # fmt: skip
     assert select_defaults.main(args) == 0
     out = capsys.readouterr().out
-    assert "best: q0.2 hits 3 kalman" in out
+    assert "best: q0.2 hits 3\n" in out
     row = next(line for line in out.splitlines() if line.startswith("0.7 hits"))
-    idf1_hota = row.split()[4:]  # split, hits, 3, box, then IDF1/HOTA per detector
+    idf1_hota = row.split()[3:]  # split, hits, 3, then IDF1/HOTA per detector
     assert idf1_hota[4:6] == ["0.0", "0.0"]  # squeezed: nothing tracked
 
 
@@ -71,3 +71,24 @@ def test_compare_trackers_needs_the_boxmot_environment(capsys):
     with pytest.raises(SystemExit):
         compare_trackers.main(["--boxmot", "bytetrack"])
     assert "--boxmot-python" in capsys.readouterr().err
+
+
+def test_select_defaults_settings_build_the_configs_they_name():
+    """A grid point's label names what differs from IoUTrackerConfig's defaults, and its
+    config is those defaults with that change."""
+    from jaxmot.mot.iou_tracker import IoUTrackerConfig
+
+    default = select_defaults.Setting()
+    assert default.label() == "q0.1cap0.6 hits 3"
+    assert default.config() == IoUTrackerConfig()
+    other = select_defaults.Setting(split="0.6", new_tracks="q0.2cap0.7", fuse="raw",
+                                    motion="xyah", stages="one")  # fmt: skip
+    assert other.label() == ("0.6 hits 3 new-tracks q0.2cap0.7 fuse raw motion xyah stages one")
+    config = other.config()
+    assert (config.high_score, config.split_quantile) == (0.6, None)
+    assert (config.new_track_quantile, config.new_track_cap) == (0.2, 0.7)
+    assert config.fuse_score and config.fuse_quantile is None
+    assert config.lifecycle.motion == "xyah" and not config.unconfirmed_stage
+    assert select_defaults.Setting(fuse="off").config().fuse_score is False
+    with pytest.raises(Exception, match="--fuse"):
+        select_defaults.fuse_setting("sometimes")

@@ -200,14 +200,14 @@ def test_tud_commands_run_as_written_and_give_the_documented_figures(scratch, sh
     (scratch / "data").symlink_to(shared_data)
     *_, table = _run_as_written(TUD_RUN, scratch)
     overall = next(line for line in table.splitlines() if line.startswith("OVERALL"))
-    # docs/mot.md's `iou` overall row: MOTA 68.8, IDF1 77.4, HOTA 54.2, 12 ID switches
-    documented = "| overall | 68.8 | **77.4** | **54.2** | 12 |"
+    # docs/mot.md's `iou` overall row: MOTA 70.6, IDF1 77.9, HOTA 54.2, 16 ID switches
+    documented = "| overall | **70.6** | **77.9** | **54.2** | 16 |"
     assert documented in (REPO / "docs" / "mot.md").read_text(encoding="utf-8")
     header = next(line for line in table.splitlines() if line.startswith("Sequence")).split()
     assert overall.split()[header.index("HOTA")] == "54.2"
-    assert overall.split()[header.index("MOTA")] == "68.8"
-    assert overall.split()[header.index("IDF1")] == "77.4"
-    assert overall.split()[header.index("IDs")] == "12"
+    assert overall.split()[header.index("MOTA")] == "70.6"
+    assert overall.split()[header.index("IDF1")] == "77.9"
+    assert overall.split()[header.index("IDs")] == "16"
 
 
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
