@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from jaxmot.core import kalman
 from jaxmot.core.kalman_bank import predicted_iou
 
 
-def iou_cost(mean, cov, track_inputs, det_inputs):
-    """[C, B] 1 - IoU between predicted track boxes (mean [C, 8], xyah) and padded
-    detections."""
+def iou_cost(mean, cov, track_inputs, det_inputs, motion=kalman.XYAH):
+    """[C, B] 1 - IoU between predicted track boxes (mean [C, 8], in `motion`'s layout)
+    and padded detections."""
     del cov, track_inputs
-    return 1.0 - predicted_iou(mean, det_inputs["boxes_xyxy"], kalman.XYAH)
+    return 1.0 - predicted_iou(mean, det_inputs["boxes_xyxy"], motion)
 
 
-def iou_cost_xywh(mean, cov, track_inputs, det_inputs):
-    """iou_cost for the xywh Kalman state (LifecycleConfig.motion="xywh")."""
-    del cov, track_inputs
-    return 1.0 - predicted_iou(mean, det_inputs["boxes_xyxy"], kalman.XYWH)
-
-
-IOU_COSTS = {"xyah": iou_cost, "xywh": iou_cost_xywh}
+# One scorer per Kalman state (LifecycleConfig.motion), built once: the scorer is a
+# static argument of the jitted step, so a fresh partial per frame would recompile.
+IOU_COSTS = {
+    name: functools.partial(iou_cost, motion=model) for name, model in kalman.MOTION_MODELS.items()
+}
 
 
 def fuse_score(iou_distance: np.ndarray, scores: np.ndarray) -> np.ndarray:

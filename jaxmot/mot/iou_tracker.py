@@ -112,8 +112,9 @@ class ScoreHistogram:
         bins = np.clip((np.asarray(scores, np.float64) * SCORE_BINS).astype(np.int64), 0,
                        SCORE_BINS - 1)  # fmt: skip
         self.counts += np.bincount(bins, minlength=SCORE_BINS)
-        self._total = int(self.counts.sum())
-        self._below = np.cumsum(self.counts) - self.counts
+        cumulative = np.cumsum(self.counts)
+        self._total = int(cumulative[-1])
+        self._below = cumulative - self.counts
 
     def quantile(self, q: float, cap: float | None = None) -> float:
         """The q-quantile (the lower edge of its bin), at most `cap`."""
@@ -126,23 +127,17 @@ class ScoreHistogram:
         return value if cap is None else min(value, cap)
 
 
-class RunningQuantile(ScoreHistogram):
-    """The q-quantile of every score added so far (ScoreHistogram)."""
-
-    def __init__(self, q: float):
-        super().__init__()
-        self.q = q
-
-    def add(self, scores: np.ndarray) -> float:
-        """Add a frame's scores [M]; returns the quantile (the lower edge of its bin)."""
-        super().add(scores)
-        return self.quantile(self.q)
-
-
 class IoUTracker(OnlineTracker):
     def __init__(self, config: IoUTrackerConfig = IoUTrackerConfig(), frame_rate: float = 30.0):
         self.config = config
         super().__init__(config.lifecycle, frame_rate)
+        # ByteTrack's stages on IoU thresholds; the score thresholds are this tracker's own.
+        self._stages = ByteStages(
+            high_thresh=1.0, low_thresh=0.0, new_track_thresh=0.0,  # not read
+            match_thresh=1.0 - config.iou_threshold,
+            second_match_thresh=1.0 - config.low_iou_threshold,
+            unconfirmed_match_thresh=1.0 - config.unconfirmed_iou_threshold,
+        )  # fmt: skip
 
     def reset(self) -> None:
         super().reset()
@@ -179,13 +174,9 @@ class IoUTracker(OnlineTracker):
         if cfg.fuse_score:
             first = fuse_score(iou_distance, self._fusion_scores(scores))
         if cfg.unconfirmed_stage:
-            stages = ByteStages(
-                high_thresh=1.0, low_thresh=0.0, new_track_thresh=0.0,  # unused here
-                match_thresh=1.0 - cfg.iou_threshold,
-                second_match_thresh=1.0 - cfg.low_iou_threshold,
-                unconfirmed_match_thresh=1.0 - cfg.unconfirmed_iou_threshold,
-            )  # fmt: skip
-            matches, new = associate_in_stages(self.tracks, first, iou_distance, high, low, stages)
+            matches, new = associate_in_stages(
+                self.tracks, first, iou_distance, high, low, self._stages
+            )
         else:
             matches, new = self._associate_one_stage(first, iou_distance, high, low)
         if cfg.new_track_quantile is not None:
