@@ -32,10 +32,10 @@ class IoUTrackerConfig:
     ByteTrack's higher new-track threshold, is an option: `new_track_quantile`).
 
     Chosen by `python -m pipelines.select_defaults` on synthetic scenes and MOT17-02/04
-    detected by five simulated detectors of different recall, box noise, false
-    positives and score calibration, plus MOT17-02/04 with a real detector's
-    detections (jaxmot.mot.selection), none of them a sequence the tracker is reported
-    on. `sort_config()` gives SORT's own settings.
+    (at 30 and 15 fps, and under a panning camera) detected by five simulated detectors
+    of different recall, box noise, false positives and score calibration, plus
+    MOT17-02/04 with a real detector's detections (jaxmot.mot.selection), none of them
+    a sequence the tracker is reported on. `sort_config()` gives SORT's own settings.
     """
 
     iou_threshold: float = 0.2  # minimum IoU of a first-stage match (ByteTrack 0.2, SORT 0.3)

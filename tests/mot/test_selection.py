@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pytest
 
-from jaxmot.core.mot_io import Detections, write_detections
+from jaxmot.core.mot_io import (
+    Detections,
+    GroundTruth,
+    MOTSequence,
+    SequenceInfo,
+    write_detections,
+)
 from jaxmot.core.synthetic import scene_seed
 from jaxmot.mot import boxmot_runner
 from jaxmot.mot.detector_zoo import DETECTORS, detector
-from jaxmot.mot.selection import SELECTION_PART, synthetic_sequence
+from jaxmot.mot.selection import (
+    PAN_SPEED,
+    SELECTION_PART,
+    camera_pan,
+    every_nth_frame,
+    panned,
+    synthetic_sequence,
+)
 from pipelines import compare_trackers, select_defaults
 
 
@@ -90,5 +105,48 @@ def test_select_defaults_settings_build_the_configs_they_name():
     assert config.fuse_score and config.fuse_quantile is None
     assert config.lifecycle.motion == "xyah" and not config.unconfirmed_stage
     assert select_defaults.Setting(fuse="off").config().fuse_score is False
+    assert select_defaults.Setting(buffer=45).label() == "q0.1cap0.6 hits 3 buffer 45"
+    assert select_defaults.Setting(buffer=45).config().lifecycle.max_lost == 45
     with pytest.raises(Exception, match="--fuse"):
         select_defaults.fuse_setting("sometimes")
+
+
+def test_every_nth_frame_keeps_frames_1_plus_k_step_renumbered():
+    frames = np.array([1, 2, 2, 3, 4, 5, 7])
+    boxes = np.arange(len(frames) * 4, dtype=np.float32).reshape(-1, 4)
+    gt = GroundTruth(frames=frames, ids=np.arange(len(frames)), boxes=boxes,
+                     flags=np.ones_like(frames), classes=np.ones_like(frames),
+                     visibility=np.ones(len(frames)))  # fmt: skip
+    dets = Detections(frames=frames, boxes=boxes, scores=np.linspace(0.1, 0.9, len(frames)))
+    info = SequenceInfo("S", pathlib.Path("."), 30.0, 7, 640, 480)
+    half = every_nth_frame(MOTSequence(info, dets, gt), 2)
+    kept = (frames - 1) % 2 == 0  # frames 1, 3, 5, 7
+    np.testing.assert_array_equal(half.gt.frames, [1, 2, 3, 4])
+    np.testing.assert_array_equal(half.gt.ids, np.flatnonzero(kept))
+    np.testing.assert_array_equal(half.detections.boxes, boxes[kept])
+    np.testing.assert_allclose(half.detections.scores, dets.scores[kept])
+    assert (half.info.name, half.info.frame_rate, half.info.length) == ("S@15fps", 15.0, 4)
+    assert every_nth_frame(half, 1) is half
+
+
+def test_panned_moves_gt_and_detections_of_a_frame_together():
+    frames = np.array([1, 1, 2, 3, 3])
+    boxes = np.tile(np.array([[100, 50, 20, 40]], np.float32), (5, 1))
+    gt = GroundTruth(frames=frames, ids=np.arange(5), boxes=boxes, flags=np.ones_like(frames),
+                     classes=np.ones_like(frames), visibility=np.ones(5))  # fmt: skip
+    dets = Detections(frames=frames, boxes=boxes + 1, scores=np.full(5, 0.8))
+    info = SequenceInfo("S", pathlib.Path("."), 30.0, 3, 1920, 1080)
+    moved = panned(MOTSequence(info, dets, gt), np.random.default_rng(3))
+    offset = camera_pan(3, 1920, 30.0, np.random.default_rng(3))
+    np.testing.assert_allclose(offset[0], [0, 0])
+    np.testing.assert_allclose(moved.gt.boxes[:, :2] - boxes[:, :2], offset[frames - 1], atol=1e-4)
+    np.testing.assert_allclose(moved.detections.boxes - dets.boxes,
+                               moved.gt.boxes - gt.boxes, atol=1e-4)  # fmt: skip
+    np.testing.assert_array_equal(moved.gt.boxes[:, 2:], boxes[:, 2:])  # sizes kept
+    assert moved.info.name == "S+pan"
+    # Its speed: per frame about PAN_SPEED x width at 30 fps, twice that at 15 fps.
+    speeds = [np.abs(np.diff(camera_pan(20000, 1000, fps, np.random.default_rng(0)), axis=0))
+              for fps in (30.0, 15.0)]  # fmt: skip
+    expected = np.asarray(PAN_SPEED) * 1000 * np.sqrt(2 / np.pi)  # mean |N(0, s)|
+    np.testing.assert_allclose(speeds[0].mean(0), expected, rtol=0.15)
+    np.testing.assert_allclose(speeds[1].mean(0), 2 * expected, rtol=0.15)
