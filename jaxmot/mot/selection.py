@@ -47,6 +47,7 @@ VALIDATION_VARIANTS = ((1, False), (2, False), (1, True))
 # deviation a share of the image width per frame at 30 fps, mostly horizontal.
 PAN_SPEED = (0.002, 0.0005)
 PAN_MEMORY = 0.97
+PANNED_SUFFIX = "+pan"  # name tail of a panned copy
 REPORTING_MOT17 = ("MOT17-05-FRCNN", "MOT17-09-FRCNN")
 REPORTING_TUD = ("TUD-Campus", "TUD-Stadtmitte")
 
@@ -105,7 +106,7 @@ def camera_pan(num_frames: int, width: float, frame_rate: float,
 
 def panned(sequence: MOTSequence, rng: np.random.Generator) -> MOTSequence:
     """`sequence` (gt and detections) seen by a panning camera (camera_pan): every box of
-    frame t moves by the frame's offset; the name gets a `+pan` tail."""
+    frame t moves by the frame's offset; the name gets PANNED_SUFFIX."""
     info = sequence.info
     num_frames = max(info.length, int(sequence.gt.frames.max(initial=0)))
     offset = camera_pan(num_frames, info.width or 1920, info.frame_rate, rng)
@@ -117,7 +118,7 @@ def panned(sequence: MOTSequence, rng: np.random.Generator) -> MOTSequence:
         boxes[:, :2] += offset[table.frames - 1].astype(np.float32)
         return dataclasses.replace(table, boxes=boxes)
 
-    info = dataclasses.replace(info, name=f"{info.name}+pan")
+    info = dataclasses.replace(info, name=info.name + PANNED_SUFFIX)
     return MOTSequence(info, shift(sequence.detections), shift(sequence.gt))
 
 
@@ -127,7 +128,8 @@ def detected_sequence(folder: pathlib.Path, detector_name: str, seed: int,
     (at 1/frame_step of its frame rate: every_nth_frame; with a panning camera: panned)."""
     sequence = every_nth_frame(read_sequence(folder), frame_step)
     spec = DETECTORS[detector_name]
-    name = sequence.info.name + ("+pan" if pan else "")
+    # Seeded by the copy's name: the panned copy gets its own detector draw.
+    name = sequence.info.name + (PANNED_SUFFIX if pan else "")
     rng = np.random.default_rng([seed, *map(ord, name)])
     dets, _, _ = detections_from_gt(sequence, spec.model, rng)
     sequence = dataclasses.replace(sequence, detections=spec.recalibrated(dets))
@@ -141,10 +143,10 @@ def validation_sets(
     real_detections_dir: pathlib.Path | None = None,
 ):
     """{detector: {sequence name: MOTSequence}}: synthetic scenes plus MOT17-02/04 at 30
-    and 15 fps and panned (when `mot17_dir`, a folder holding them, is given) for every simulated
-    detector, and a
-    "real" set: MOT17-02/04 with a real detector's det.txt from `real_detections_dir`
-    (a folder of `<sequence>/det/det.txt`) scored against the full gt of `mot17_dir`."""
+    and 15 fps and panned (VALIDATION_VARIANTS; when `mot17_dir`, a folder holding them,
+    is given) for every simulated detector, and a "real" set: MOT17-02/04 with a real
+    detector's det.txt from `real_detections_dir` (a folder of `<sequence>/det/det.txt`)
+    scored against the full gt of `mot17_dir`."""
     sets = {}
     for name in DETECTORS:
         seqs = {f"SYN{j}": synthetic_sequence(j, name, seed) for j in range(scenes)}
@@ -194,14 +196,15 @@ def selection_score(per_detector: dict[str, dict]) -> float:
 
 
 __all__ = [
+    "PANNED_SUFFIX",
+    "PAN_SPEED",
     "REPORTING_MOT17",
     "REPORTING_TUD",
     "SELECTION_PART",
-    "PAN_SPEED",
-    "VALIDATION_VARIANTS",
     "VALIDATION_MOT17",
-    "detected_sequence",
+    "VALIDATION_VARIANTS",
     "camera_pan",
+    "detected_sequence",
     "every_nth_frame",
     "panned",
     "reporting_sets",

@@ -143,7 +143,7 @@ def test_panned_moves_gt_and_detections_of_a_frame_together():
     np.testing.assert_allclose(moved.detections.boxes - dets.boxes,
                                moved.gt.boxes - gt.boxes, atol=1e-4)  # fmt: skip
     np.testing.assert_array_equal(moved.gt.boxes[:, 2:], boxes[:, 2:])  # sizes kept
-    assert moved.info.name == "S+pan"
+    assert moved.info.name == "S+pan"  # PANNED_SUFFIX
     # Its speed: per frame about PAN_SPEED x width at 30 fps, twice that at 15 fps.
     speeds = [np.abs(np.diff(camera_pan(20000, 1000, fps, np.random.default_rng(0)), axis=0))
               for fps in (30.0, 15.0)]  # fmt: skip
