@@ -113,7 +113,10 @@ def main(argv=None) -> int:
             return 2
         names = ", ".join(s.info.name for s in sequences)
         label = "held-out sequences" if args.split == "val" else "training sequences"
-        print(f"{label}: {names}; longterm gate {gate:.2f} ({where}); gnn patience {patience}")
+        print(
+            f"{label}: {names}; longterm gate {gate:.2f} ({where}); gnn patience {patience}, "
+            f"lost-track box {gnn_config.lost_box}"
+        )
         results = track_held_out(
             model,
             exp,
@@ -130,6 +133,7 @@ def main(argv=None) -> int:
             "split": args.split,
             "longterm_gate": gate,
             "gnn_patience": patience,
+            "gnn_lost_box": gnn_config.lost_box,
             **results,
         }
         atomic_write_json(args.json, payload)

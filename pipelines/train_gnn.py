@@ -24,13 +24,16 @@ simulated ReID model with look-alikes, or the exercise's precomputed ReID data).
 
 After training, `longterm`'s appearance gate and the `gnn` tracker's patience (frames a
 lost track is kept; PATIENCE_CANDIDATES) are tuned on the training sequences (first draw
-of each), by pooled IDF1. Then the held-out sequences are tracked with `iou`,
+of each), by pooled IDF1; where the preset lists more than one way a lost track enters
+the graph (`lost_boxes`: mot_features tries "detection" and "kalman"), the patience is
+tuned with each and the best pair kept. Then the held-out sequences are tracked with `iou`,
 `longterm`, `gnn` and the oracle (perfect association) at the baseline patience 20 and
 at the tuned one (`eval_trackers`), on the same detections and features, with the
 documented default detector (`DetectorModel()`) and embeddings at three noise levels.
 Results: WORKDIR/metrics.jsonl (training log) and WORKDIR/eval.json (the tuned gate and
 patience; MOTA, IDF1, HOTA, ID switches per tracker and noise level). The export's
-model.json carries the tuned patience (`"tracker": {"patience": P}`), which
+model.json carries the tuned patience (`"tracker": {"patience": P}`, plus `"lost_box"`
+where it was tuned), which
 `make_tracker("gnn", gnn_checkpoint=...)` uses.
 
 The trainer is jaxmot.gnn.trainer, the evaluation jaxmot.gnn.evaluation; this program

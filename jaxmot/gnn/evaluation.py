@@ -1,11 +1,12 @@
 """The GNN tracker's evaluation protocol: tuned against baselines on the same input.
 
 After training, `evaluate_trackers` tunes `longterm`'s appearance gate and the gnn's
-patience (PATIENCE_CANDIDATES, by pooled IDF1) on the training sequences, then
+patience (PATIENCE_CANDIDATES, by pooled IDF1; with each of the experiment's
+`lost_boxes`) on the training sequences, then
 `track_held_out` tracks the held-out sequences with every tracker spec on the same
 detections and features at each embedding noise of EVAL_NOISE, with the default
 detector model (`held_out_inputs`; `track_gnn` tracks such inputs with the gnn alone:
-the evaluation during training). A spec is NAME[-pPATIENCE][-gGATE]
+the evaluation during training). A spec is NAME[-pPATIENCE][-gGATE][-BOX]
 (`parse_tracker_spec`); `iou`, `longterm` and `jde` come from jaxmot.core.registry,
 `gnn` is the model under test.
 
@@ -34,6 +35,7 @@ from jaxmot.gnn.model import AssociationGNN
 from jaxmot.gnn.sequences import as_tracking_input, embedding_model, labelled
 from jaxmot.gnn.tracker import (
     DEFAULT_PATIENCE,
+    LOST_BOXES,
     PATIENCE_CANDIDATES,
     GNNTracker,
     GNNTrackerConfig,
@@ -44,9 +46,10 @@ EVAL_NOISE = (0.3, 0.5, 0.7)  # embedding noise levels of the held-out evaluatio
 GIVEN = "features"
 SPEC_NAMES = ("iou", "jde", "longterm", "gnn", "oracle")
 TRACKER_SPEC_HELP = (
-    "trackers as NAME[-pPATIENCE][-gGATE]: iou, jde, longterm (patience 20, gate: the "
-    "tuned one), gnn (patience: the tuned one) or oracle (perfect association, patience "
-    "20); e.g. longterm-p60-g0.5, gnn-p90, oracle-p60"
+    "trackers as NAME[-pPATIENCE][-gGATE][-BOX]: iou, jde, longterm (patience 20, gate: "
+    "the tuned one), gnn (patience and lost-track box: the tuned ones; BOX detection or "
+    "kalman) or oracle (perfect association, patience 20); e.g. longterm-p60-g0.5, "
+    "gnn-p90, gnn-p90-detection, oracle-p60"
 )
 # A pooled list of (sequence with gt and detections, features [K, D]) pairs.
 TrackingInputs = Sequence[tuple[MOTSequence, np.ndarray]]
@@ -67,45 +70,54 @@ class Oracle:
     features: Callable[[np.ndarray], np.ndarray]
 
 
-def parse_tracker_spec(spec: str) -> tuple[str, int | None, float | None]:
-    """A spec NAME[-pPATIENCE][-gGATE] -> (name, patience or None, gate or None); a
-    ValueError naming the spec when it is malformed."""
+def parse_tracker_spec(spec: str) -> tuple[str, int | None, float | None, str | None]:
+    """A spec NAME[-pPATIENCE][-gGATE][-BOX] -> (name, patience, gate, lost-track box),
+    None where not given; a ValueError naming the spec when it is malformed."""
     name, *options = spec.split("-")
-    patience = gate = None
+    patience = gate = box = None
     try:
         for option in options:
-            if option[:1] == "p" and patience is None:
+            if option in LOST_BOXES and box is None:
+                box = option
+            elif option[:1] == "p" and patience is None:
                 patience = int(option[1:])
             elif option[:1] == "g" and gate is None:
                 gate = float(option[1:])
             else:
                 raise ValueError(option)
     except ValueError:
-        raise ValueError(f"tracker {spec!r}: expected NAME[-pPATIENCE][-gGATE]") from None
+        raise ValueError(f"tracker {spec!r}: expected NAME[-pPATIENCE][-gGATE][-BOX]") from None
     if name not in SPEC_NAMES:
         raise ValueError(f"tracker {spec!r}: unknown name {name!r}; known: {', '.join(SPEC_NAMES)}")
     if patience is not None and (patience < 1 or name not in (*PATIENCE_TRACKERS, "oracle")):
         raise ValueError(f"tracker {spec!r}: patience must be >= 1, for longterm/gnn/oracle")
     if gate is not None and (not gate > 0 or name != "longterm"):
         raise ValueError(f"tracker {spec!r}: a gate (> 0) applies to longterm only")
-    return name, patience, gate
+    if box is not None and name != "gnn":
+        raise ValueError(
+            f"tracker {spec!r}: a lost-track box ({'/'.join(LOST_BOXES)}) applies to gnn only"
+        )
+    return name, patience, gate, box
 
 
-def eval_trackers(patience: int) -> tuple[str, ...]:
-    """The rows of the held-out evaluation for a gnn tuned to `patience`: `longterm`
-    (with the tuned gate and its default 0.5), the gnn and the oracle (what any
-    association could reach with that memory), at the baseline patience 20 and, when
-    the tuned one differs, at that one too."""
+def eval_trackers(patience: int, lost_box: str = "detection") -> tuple[str, ...]:
+    """The rows of the held-out evaluation for a gnn tuned to `patience` and `lost_box`:
+    `longterm` (with the tuned gate and its default 0.5), the gnn and the oracle (what
+    any association could reach with that memory), at the baseline patience 20 and, when
+    the tuned one differs, at that one too; a gnn tuned to another lost-track box than
+    the exercise's also with the exercise's ("detection"), at the tuned patience."""
+    exercise_box = () if lost_box == "detection" else (f"gnn-p{patience}-detection",)
     if patience == DEFAULT_PATIENCE:
-        return ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{DEFAULT_PATIENCE}")
+        rows = ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{DEFAULT_PATIENCE}")
+        return rows[:4] + exercise_box + rows[4:]
     default = (
         "longterm",
         "longterm-g0.5",
         f"gnn-p{DEFAULT_PATIENCE}",
         f"oracle-p{DEFAULT_PATIENCE}",
     )
-    tuned = (f"longterm-p{patience}", f"longterm-p{patience}-g0.5", "gnn", f"oracle-p{patience}")
-    return ("iou", *default, *tuned)
+    tuned = (f"longterm-p{patience}", f"longterm-p{patience}-g0.5", "gnn", *exercise_box)
+    return ("iou", *default, *tuned, f"oracle-p{patience}")
 
 
 def eval_tracker(
@@ -117,11 +129,14 @@ def eval_tracker(
     oracle: Oracle | None = None,
 ) -> OnlineTracker:
     """The tracker of an evaluation spec (`parse_tracker_spec`); `gate` is longterm's
-    tuned gate, `gnn_config` the gnn's config (a `-p` spec replaces its patience)."""
-    name, patience, spec_gate = parse_tracker_spec(spec)
+    tuned gate, `gnn_config` the gnn's config (a `-p` spec replaces its patience, a
+    `-BOX` its lost-track box)."""
+    name, patience, spec_gate, box = parse_tracker_spec(spec)
     if name == "gnn":
         if patience is not None:
             gnn_config = gnn_config.with_patience(patience)
+        if box is not None:
+            gnn_config = dataclasses.replace(gnn_config, lost_box=box)
         return GNNTracker(model, gnn_config, frame_rate)
     if name == "oracle":
         if oracle is None:
@@ -133,23 +148,31 @@ def eval_tracker(
     return make_tracker(name, frame_rate)
 
 
-def tune_patience(
+def tune_gnn_tracker(
     model: AssociationGNN,
     gnn_config: GNNTrackerConfig,
     sequences: TrackingInputs,
     progress: bool = True,
-) -> tuple[int, dict]:
-    """The gnn tracker's patience with the best pooled IDF1 on (sequence, features)
-    pairs among PATIENCE_CANDIDATES, and {patience: IDF1}."""
+    lost_boxes: Sequence[str] = ("detection",),
+) -> tuple[GNNTrackerConfig, dict]:
+    """`gnn_config` with the patience (PATIENCE_CANDIDATES) and lost-track box
+    (`lost_boxes`) of the best pooled IDF1 on (sequence, features) pairs (ties: the
+    first box, then the smaller patience), and {box: {patience: IDF1}}."""
+    candidates = [(box, p) for box in lost_boxes for p in PATIENCE_CANDIDATES]
 
-    def gnn(patience, frame_rate):
-        return GNNTracker(model, gnn_config.with_patience(patience), frame_rate)
+    def gnn(candidate, frame_rate):
+        box, patience = candidate
+        config = dataclasses.replace(gnn_config, lost_box=box).with_patience(patience)
+        return GNNTracker(model, config, frame_rate)
 
     best, idf1, _ = sweep_tracker_setting(
-        gnn, PATIENCE_CANDIDATES, sequences, progress=progress, desc="gnn patience"
+        gnn, candidates, sequences, progress=progress, desc="gnn patience"
     )
-    by_patience = {str(p): round(float(idf1[i]), 4) for i, p in enumerate(PATIENCE_CANDIDATES)}
-    return PATIENCE_CANDIDATES[best], by_patience
+    sweep = {box: {} for box in lost_boxes}
+    for (box, patience), value in zip(candidates, idf1, strict=True):
+        sweep[box][str(patience)] = round(float(value), 4)
+    box, patience = candidates[best]
+    return dataclasses.replace(gnn_config, lost_box=box).with_patience(patience), sweep
 
 
 def evaluate_trackers(
@@ -164,25 +187,30 @@ def evaluate_trackers(
     progress: bool = True,
     gnn_config: GNNTrackerConfig | None = None,
 ) -> dict:
-    """{"longterm_gate", "gnn_patience", "gnn_patience_idf1", "noise_X": {tracker:
-    OVERALL metrics}}: `longterm`'s gate (`tune_gate(train_inputs)`) and the gnn's
-    patience tuned on `train_inputs` first, then `track_held_out` with the default rows;
-    the gnn runs with `gnn_config` (None: its defaults) and the tuned patience."""
+    """{"longterm_gate", "gnn_patience", "gnn_lost_box", "gnn_patience_idf1" (the tuned
+    box's {patience: IDF1}), "gnn_tuning_idf1" ({box: {patience: IDF1}}), "noise_X":
+    {tracker: OVERALL metrics}}: `longterm`'s gate (`tune_gate(train_inputs)`) and the
+    gnn's patience and lost-track box (of `exp.lost_boxes`) tuned on `train_inputs`
+    first, then `track_held_out` with the default rows; the gnn runs with `gnn_config`
+    (None: its defaults) and the tuned settings."""
     gate = tune_gate(train_inputs)
     print(f"longterm appearance gate tuned on the training sequences: {gate:.2f}")
     gnn_config = gnn_config or GNNTrackerConfig()
-    patience, sweep = tune_patience(model, gnn_config, train_inputs, progress)
-    by_patience = ", ".join(f"{p}: {100 * v:.1f}" for p, v in sweep.items())
+    gnn_config, sweep = tune_gnn_tracker(model, gnn_config, train_inputs, progress, exp.lost_boxes)
+    for box, by_patience in sweep.items():
+        idf1 = ", ".join(f"{p}: {100 * v:.1f}" for p, v in by_patience.items())
+        print(f"gnn on the training sequences, lost-track box {box}: IDF1 by patience {idf1}")
     print(
-        f"gnn patience tuned on the training sequences: {patience} "
-        f"(IDF1 by patience: {by_patience})"
+        f"gnn patience tuned on the training sequences: {gnn_config.patience}"
+        + (f", lost-track box {gnn_config.lost_box}" if len(sweep) > 1 else "")
     )
-    gnn_config = gnn_config.with_patience(patience)
     held_out = track_held_out(model, exp, val_sequences, gate, extractor, gnn_config, oracle=oracle)
     return {
         "longterm_gate": gate,
-        "gnn_patience": patience,
-        "gnn_patience_idf1": sweep,
+        "gnn_patience": gnn_config.patience,
+        "gnn_lost_box": gnn_config.lost_box,
+        "gnn_patience_idf1": sweep[gnn_config.lost_box],
+        "gnn_tuning_idf1": sweep,
         **held_out,
     }
 
@@ -206,7 +234,8 @@ def track_held_out(
     spec names one. Prints one table per noise level. Dataset "features" has one level,
     its own files: {"features": {tracker: metrics}}."""
     gnn_config = gnn_config or GNNTrackerConfig()
-    trackers = eval_trackers(gnn_config.patience) if trackers is None else trackers
+    if trackers is None:
+        trackers = eval_trackers(gnn_config.patience, gnn_config.lost_box)
     for spec in trackers:  # fail before any tracking
         if parse_tracker_spec(spec)[0] == "oracle" and oracle is None:
             raise ValueError(f"tracker {spec!r} needs the oracle (pass oracle=Oracle(...))")
@@ -304,5 +333,5 @@ __all__ = [
     "parse_tracker_spec",
     "track_gnn",
     "track_held_out",
-    "tune_patience",
+    "tune_gnn_tracker",
 ]

@@ -2,18 +2,20 @@
 
 Every frame the learned model (`jaxmot.gnn.model.AssociationGNN`) scores the live
 tracks (new, tracked, and lost ones matched at least `lost_min_hits` times) against the
-detections: a track enters the graph with
-the box of its last matched detection, the frame of that match (`frame - inactive - 1`)
-and its appearance memory (mean of its last 10 embeddings). similarity =
-sigmoid(last-step logits), cost = 1 - similarity, and the Hungarian assignment never
-matches a pair with similarity < 0.5. Unmatched tracks stay LOST while `inactive <=
-patience` frames (the exercise's rule, a frame count at any frame rate; see
-`jaxmot.core.lifecycle.exercise_lifecycle`) and the GNN can re-find them. The
-config's patience is 20 frames, the long-term ReID tracker's;
-`pipelines.train_gnn` tunes one for each trained model on its training sequences and
-stores it with the export, and `make_tracker("gnn", ...)` uses that (see
-`jaxmot.gnn.checkpoint.tuned_patience`): how long a gap a model bridges well
-depends on what it learned.
+detections: a track enters the graph with the box of its last matched detection, the
+frame of that match (`frame - inactive - 1`) and its appearance memory (mean of its
+last 10 embeddings); with `lost_box="kalman"` a LOST track enters instead at the centre
+its Kalman filter predicts for this frame (with its last detection's size), as if seen
+in the previous frame (GNNTrackerConfig). similarity = sigmoid(last-step logits), cost
+= 1 - similarity, and the Hungarian assignment never matches a pair with similarity <
+0.5. Unmatched tracks stay LOST while `inactive <= patience` frames (the exercise's
+rule, a frame count at any frame rate; see `jaxmot.core.lifecycle.exercise_lifecycle`)
+and the GNN can re-find them. The config's patience is 20 frames, the long-term ReID
+tracker's; `pipelines.train_gnn` tunes one for each trained model on its training
+sequences (with the lost-track box, where the preset offers both) and stores them with
+the export, and `make_tracker("gnn", ...)` uses them (see
+`jaxmot.gnn.checkpoint.tuned_tracker`): how long a gap a model bridges well depends on
+what it learned.
 
 Static shapes: tracks and detections are padded to power-of-two buckets, so a sequence
 compiles the scorer once per (tracks, detections) bucket pair.
@@ -36,6 +38,8 @@ from jaxmot.core.tracker import FrameDetections, OnlineTracker
 DEFAULT_PATIENCE = 20  # frames a lost track is kept, as by the longterm tracker
 # Candidates train_gnn tries on the training sequences; the best pooled IDF1 is stored.
 PATIENCE_CANDIDATES = (20, 40, 60, 90, 120)
+# How a LOST track enters the graph (GNNTrackerConfig.lost_box).
+LOST_BOXES = ("detection", "kalman")
 
 
 def gnn_lifecycle(patience: int = DEFAULT_PATIENCE) -> LifecycleConfig:
@@ -57,8 +61,18 @@ class GNNTrackerConfig:
     # learned ReID features one detector draw collapsed (IDF1 55.1, 699 ID switches)
     # and recovers with this filter (72.4, 19). 1 keeps every track.
     lost_min_hits: int = 2
+    # Where a LOST track enters the graph. "detection" (the exercise): its last matched
+    # box, at the frame of that match. "kalman": the centre its Kalman filter predicts
+    # for this frame, with the last box's size, as if seen in the previous frame. The
+    # training samples hold mostly one-frame gaps, and a model given a track's position
+    # of 60 frames ago without its velocity cannot tell where it went; the prediction
+    # carries the velocity. Which serves a model better is tuned with the patience
+    # where the preset asks (GNNExperiment.lost_boxes; docs/gnn.md).
+    lost_box: str = "detection"
 
     def __post_init__(self):
+        if self.lost_box not in LOST_BOXES:
+            raise ValueError(f"lost_box must be one of {LOST_BOXES}, got {self.lost_box!r}")
         if not 0 < self.min_similarity < 1:
             raise ValueError(f"min_similarity must be in (0, 1), got {self.min_similarity}")
         if self.lost_min_hits < 1:
@@ -75,11 +89,14 @@ class GNNTrackerConfig:
 
 def gnn_tracker_config(checkpoint=None, patience: int | None = None) -> GNNTrackerConfig:
     """The default config with `patience`, else the one train_gnn tuned for `checkpoint`
-    (its model.json; None: the shipped one), else 20."""
-    from jaxmot.gnn.checkpoint import tuned_patience
+    (its model.json; None: the shipped one), else 20; the lost-track box train_gnn tuned,
+    else "detection"."""
+    from jaxmot.gnn.checkpoint import tuned_tracker
 
-    patience = tuned_patience(checkpoint) if patience is None else patience
-    return GNNTrackerConfig().with_patience(patience or DEFAULT_PATIENCE)
+    tuned = tuned_tracker(checkpoint)
+    patience = tuned.get("patience") if patience is None else patience
+    config = GNNTrackerConfig(lost_box=tuned.get("lost_box", "detection"))
+    return config.with_patience(patience or DEFAULT_PATIENCE)
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
@@ -142,9 +159,10 @@ class GNNTracker(OnlineTracker):
             return [], np.arange(m)
         frame = self.tracks.frame
         track_features = self.tracks.slot_features(features.shape[1])[self.tracks.slots(candidates)]
+        boxes, seen = self.track_nodes(candidates)
         sim = self.similarity(
-            np.array([t.detection_box for t in candidates], np.float32),
-            np.array([frame - t.inactive - 1 for t in candidates], np.float32),
+            boxes,
+            seen,
             track_features,
             detections.boxes,
             frame,
@@ -153,12 +171,28 @@ class GNNTracker(OnlineTracker):
         pairs, _, unmatched = linear_assignment(1.0 - sim, 1.0 - self.config.min_similarity)
         return [(candidates[i], int(j)) for i, j in pairs], unmatched
 
+    def track_nodes(self, candidates: list) -> tuple[np.ndarray, np.ndarray]:
+        """([C, 4] xywh box, [C] frame) with which each candidate track enters the graph
+        (`GNNTrackerConfig.lost_box`); call after this frame's predict."""
+        frame = self.tracks.frame
+        boxes = np.array([t.detection_box for t in candidates], np.float32).reshape(-1, 4)
+        seen = np.array([frame - t.inactive - 1 for t in candidates], np.float32)
+        if self.config.lost_box == "detection":
+            return boxes, seen
+        lost = np.array([t.state == TrackState.LOST for t in candidates])
+        predicted = self.tracks.boxes(candidates)
+        centre = predicted[:, :2] + predicted[:, 2:] / 2
+        moved = np.concatenate([centre - boxes[:, 2:] / 2, boxes[:, 2:]], axis=1)
+        boxes = np.where(lost[:, None], moved, boxes).astype(np.float32)
+        return boxes, np.where(lost, frame - 1, seen).astype(np.float32)
+
 
 __all__ = [
     "DEFAULT_PATIENCE",
     "PATIENCE_CANDIDATES",
     "GNNTracker",
     "GNNTrackerConfig",
+    "LOST_BOXES",
     "gnn_lifecycle",
     "gnn_tracker_config",
 ]

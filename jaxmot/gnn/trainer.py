@@ -272,7 +272,11 @@ def train_and_evaluate(
             )
             write_evaluation(workdir, evaluation)
     # The tracker settings tuned for this model (none without the evaluation).
-    tracker = {"patience": evaluation["gnn_patience"]} if evaluate else {}
+    tracker = {}
+    if evaluate:
+        tracker = {"patience": evaluation["gnn_patience"]}
+        if len(exp.lost_boxes) > 1:  # exports of one-box presets stay as they were
+            tracker["lost_box"] = evaluation["gnn_lost_box"]
     save = functools.partial(export_gnn_model, model, tracker=tracker)
     export_run(
         export, save, step=result.step, experiment=exp, evaluation=evaluation, command=command

@@ -344,6 +344,10 @@ def test_train_gnn_mot_features_tunes_the_patience_and_evaluates(feature_root, t
     assert train_gnn.main(_train_argv(feature_root, tmp_path)) == 0
     manifest = json.loads((tmp_path / "export" / "model.json").read_text())
     assert manifest["tracker"]["patience"] >= 1  # tuned on S0, S1 after training
-    rows = manifest["evaluation"]["features"]  # one level: the sequences' own features
+    # The preset tunes the lost-track box with the patience: both tried, one kept.
+    evaluation = manifest["evaluation"]
+    assert set(evaluation["gnn_tuning_idf1"]) == {"detection", "kalman"}
+    assert manifest["tracker"]["lost_box"] == evaluation["gnn_lost_box"]
+    rows = evaluation["features"]  # one level: the sequences' own features
     assert {"iou", "longterm", "gnn"} <= set(rows)
-    assert manifest["evaluation"]["longterm_gate"] > 0
+    assert evaluation["longterm_gate"] > 0

@@ -132,19 +132,23 @@ def test_train_then_track_end_to_end(tmp_path):
             "--set", "data.draws=1", "--set", "data.embed_dim=8", "--set", "train.batch_size=2",
             "--set", "model.node_dim=4", "--set", "model.edge_dim=8", "--set", "model.num_steps=2",
             "--set", "train.log_every=1", "--export", str(tmp_path / "gnn"), "--lost-min-hits", "1",
-            "--no-progress"]  # fmt: skip
+            "--set", "lost_boxes=kalman,detection", "--no-progress"]  # fmt: skip
     assert train_gnn.main(args) == 0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     evaluation = json.loads((tmp_path / "run" / "eval.json").read_text())
-    patience = evaluation["gnn_patience"]
+    patience, box = evaluation["gnn_patience"], evaluation["gnn_lost_box"]
     assert patience in PATIENCE_CANDIDATES
-    assert set(evaluation["gnn_patience_idf1"]) == {str(p) for p in PATIENCE_CANDIDATES}
-    assert set(evaluation["noise_0.5"]) == set(eval_trackers(patience))
-    # The export carries the tuned patience, and the gnn tracker built from it uses it.
-    assert read_manifest(tmp_path / "gnn")["tracker"] == {"patience": patience}
+    sweep = evaluation["gnn_tuning_idf1"]  # every (box, patience) pair, the best one kept
+    assert set(sweep) == {"kalman", "detection"}
+    assert all(set(row) == {str(p) for p in PATIENCE_CANDIDATES} for row in sweep.values())
+    best = max(v for row in sweep.values() for v in row.values())
+    assert sweep[box][str(patience)] == best and evaluation["gnn_patience_idf1"] == sweep[box]
+    assert set(evaluation["noise_0.5"]) == set(eval_trackers(patience, box))
+    # The export carries the tuned settings, and the gnn tracker built from it uses them.
+    assert read_manifest(tmp_path / "gnn")["tracker"] == {"patience": patience, "lost_box": box}
     tracker = make_tracker("gnn", gnn_checkpoint=tmp_path / "gnn")
-    assert tracker.tracks.max_lost_frames == patience
+    assert tracker.tracks.max_lost_frames == patience and tracker.config.lost_box == box
     tracker = make_tracker("gnn", gnn_checkpoint=tmp_path / "gnn", patience=7)
     assert tracker.tracks.max_lost_frames == 7
     model = load_gnn_model(tmp_path / "gnn")
@@ -168,6 +172,13 @@ def test_export_round_trip(tmp_path, labelled):
     export_gnn_model(model, tmp_path / "bad", tracker={"patience": 0})
     with pytest.raises(ValueError, match="bad/model.json: tracker.patience must be an int"):
         make_tracker("gnn", gnn_checkpoint=tmp_path / "bad")
+    export_gnn_model(model, tmp_path / "box", tracker={"patience": 40, "lost_box": "kalman"})
+    tracker = make_tracker("gnn", gnn_checkpoint=tmp_path / "box")
+    assert tracker.config.lost_box == "kalman" and tracker.tracks.max_lost_frames == 40
+    assert make_tracker("gnn", gnn_checkpoint=tmp_path / "m").config.lost_box == "detection"
+    export_gnn_model(model, tmp_path / "badbox", tracker={"patience": 40, "lost_box": "last"})
+    with pytest.raises(ValueError, match="badbox/model.json: tracker.lost_box must be one of"):
+        make_tracker("gnn", gnn_checkpoint=tmp_path / "badbox")
     loaded = load_gnn_model(tmp_path / "m")
     batch = AssociationBatches([seq], 2, seed=0).batch(0)
     np.testing.assert_allclose(loaded.score_batch(batch), model.score_batch(batch), rtol=1e-6)
@@ -247,3 +258,52 @@ def test_one_hit_lost_tracks_stay_out_of_the_graph(lost_min_hits, expected):
         feats = np.ones((len(boxes), SMALL.reid_dim), np.float32)
         tracker.update(FrameDetections(np.array(boxes, np.float32), np.ones(len(boxes)), feats))
     assert sizes == expected  # tracks in the graph, frames 2-5
+
+
+@pytest.mark.parametrize("lost_box", ["detection", "kalman"])
+def test_a_lost_track_enters_the_graph_where_its_box_says(lost_box):
+    """ "detection": the last matched box at the frame of that match (the exercise);
+    "kalman": the Kalman filter's predicted centre for this frame with the last box's
+    size, as if seen in the previous frame. A walker at constant velocity, hidden for 4
+    frames, is entered at its constant-velocity extrapolation (a plain NumPy reference)
+    and re-found by a scorer that only links boxes < 10 px apart."""
+    from jaxmot.core.tracker import FrameDetections
+    from jaxmot.gnn.tracker import GNNTrackerConfig
+
+    tracker = GNNTracker(AssociationGNN(SMALL, nnx.Rngs(0)), GNNTrackerConfig(lost_box=lost_box))
+    entered = []
+
+    def near(track_boxes, track_t, track_features, det_boxes, det_t, det_features):
+        entered.append((np.array(track_boxes), np.array(track_t), det_t))
+        gap = np.abs(np.asarray(track_boxes)[:, None, :2] - np.asarray(det_boxes)[None, :, :2])
+        return np.where(gap.max(-1) < 10, 0.9, 0.1)
+
+    tracker.similarity = near
+    velocity, size, still = np.array([6.0, 2.0]), np.array([20.0, 40.0]), [500, 300, 20, 40]
+    walker = lambda frame: [*(np.array([10.0, 50.0]) + frame * velocity), *size]  # noqa: E731
+    walked, hidden = 30, 4
+    ids = {}
+    for frame in range(1, walked + hidden + 2):
+        boxes = [still] + ([walker(frame)] if frame <= walked or frame > walked + hidden else [])
+        feats = np.ones((len(boxes), SMALL.reid_dim), np.float32)
+        out = tracker.update(
+            FrameDetections(np.array(boxes, np.float32), np.ones(len(boxes)), feats)
+        )
+        ids[frame] = sorted(int(i) for i in out.ids)
+    boxes, seen, frame = entered[-1]  # the frame the walker comes back
+    assert frame == walked + hidden + 1 and len(boxes) == 2
+    last = walker(walked)
+    if lost_box == "detection":
+        np.testing.assert_allclose(boxes[1], last)
+        assert seen[1] == walked
+    else:
+        centre = np.array(last[:2]) + size / 2 + (hidden + 1) * velocity  # constant velocity
+        np.testing.assert_allclose(boxes[1, :2] + boxes[1, 2:] / 2, centre, atol=0.5)
+        np.testing.assert_allclose(boxes[1, 2:], size)
+        assert seen[1] == frame - 1
+    np.testing.assert_allclose(boxes[0], still)  # a tracked track is entered as before
+    assert seen[0] == frame - 1
+    refound = ids[frame] == ids[walked]
+    assert refound == (lost_box == "kalman"), (ids[walked], ids[frame])
+    with pytest.raises(ValueError, match="lost_box must be one of"):
+        GNNTrackerConfig(lost_box="kalmann")

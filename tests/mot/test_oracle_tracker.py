@@ -107,11 +107,13 @@ def test_oracle_input_errors():
 @pytest.mark.parametrize(
     "spec, expected",
     [
-        ("iou", ("iou", None, None)),
-        ("gnn-p90", ("gnn", 90, None)),
-        ("longterm-p60-g0.5", ("longterm", 60, 0.5)),
-        ("longterm-g1.2", ("longterm", None, 1.2)),
-        ("oracle-p20", ("oracle", 20, None)),
+        ("iou", ("iou", None, None, None)),
+        ("gnn-p90", ("gnn", 90, None, None)),
+        ("gnn-p90-kalman", ("gnn", 90, None, "kalman")),
+        ("gnn-detection", ("gnn", None, None, "detection")),
+        ("longterm-p60-g0.5", ("longterm", 60, 0.5, None)),
+        ("longterm-g1.2", ("longterm", None, 1.2, None)),
+        ("oracle-p20", ("oracle", 20, None, None)),
     ],
 )
 def test_tracker_specs_parse(spec, expected):
@@ -129,6 +131,8 @@ def test_tracker_specs_parse(spec, expected):
         ("oracle-p0", "patience"),
         ("gnn-g0.5", "gate"),
         ("longterm-g0", "gate"),
+        ("longterm-kalman", "applies to gnn only"),
+        ("gnn-kalman-detection", "NAME"),
     ],
 )
 def test_bad_tracker_specs_are_named(spec, message):
@@ -170,6 +174,16 @@ def test_eval_trackers_get_their_patience_and_gate():
     assert make("gnn-p90").tracks.max_lost_frames == 90
     assert make("oracle-p60").tracks.max_lost_frames == 59
     assert make("oracle").tracks.max_lost_frames == 19
+    assert make("gnn").config.lost_box == "detection"
+    assert make("gnn-p90-kalman").config.lost_box == "kalman"
+
+
+def test_eval_trackers_add_the_exercise_box_when_another_is_tuned():
+    assert eval_trackers(20, "kalman") == (
+        "iou", "longterm", "longterm-g0.5", "gnn", "gnn-p20-detection", "oracle-p20",
+    )  # fmt: skip
+    assert eval_trackers(90, "kalman")[-3:] == ("gnn", "gnn-p90-detection", "oracle-p90")
+    assert eval_trackers(90, "detection") == eval_trackers(90)
 
 
 def test_compare_association_rejects_a_bad_spec_before_work(capsys):
