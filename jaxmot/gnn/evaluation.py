@@ -108,8 +108,7 @@ def eval_trackers(patience: int, lost_box: str = "detection") -> tuple[str, ...]
     the exercise's also with the exercise's ("detection"), at the tuned patience."""
     exercise_box = () if lost_box == "detection" else (f"gnn-p{patience}-detection",)
     if patience == DEFAULT_PATIENCE:
-        rows = ("iou", "longterm", "longterm-g0.5", "gnn", f"oracle-p{DEFAULT_PATIENCE}")
-        return rows[:4] + exercise_box + rows[4:]
+        return ("iou", "longterm", "longterm-g0.5", "gnn", *exercise_box, f"oracle-p{patience}")
     default = (
         "longterm",
         "longterm-g0.5",

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmot.core.assignment import linear_assignment
+from jaxmot.core.boxes import cxcywh_to_xywh, xywh_to_cxcywh
 from jaxmot.core.lifecycle import LifecycleConfig, TrackState, exercise_lifecycle
 from jaxmot.core.padding import bucket_size, pad_rows
 from jaxmot.core.tracker import FrameDetections, OnlineTracker
@@ -180,9 +181,8 @@ class GNNTracker(OnlineTracker):
         if self.config.lost_box == "detection":
             return boxes, seen
         lost = np.array([t.state == TrackState.LOST for t in candidates])
-        predicted = self.tracks.boxes(candidates)
-        centre = predicted[:, :2] + predicted[:, 2:] / 2
-        moved = np.concatenate([centre - boxes[:, 2:] / 2, boxes[:, 2:]], axis=1)
+        centre = xywh_to_cxcywh(self.tracks.boxes(candidates))[:, :2]
+        moved = cxcywh_to_xywh(np.concatenate([centre, boxes[:, 2:]], axis=1))
         boxes = np.where(lost[:, None], moved, boxes).astype(np.float32)
         return boxes, np.where(lost, frame - 1, seen).astype(np.float32)
 
