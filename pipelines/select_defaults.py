@@ -1,21 +1,27 @@
 """Choose the `iou` tracker's defaults on a validation set of several simulated detectors.
 
   python -m pipelines.select_defaults [--mot17 data/mot17_gt/train] \
-      [--real-detections data/mot17_mini/train] [--scenes 3] [--seed 0] \
+      [--real-detections data/mot17_mini/train] [--scenes 3] [--seed 0 2 3] \
       [--splits 0.6 q0.1cap0.6 q0.2] [--new-tracks any q0.3cap0.7] \
       [--min-hits 2 3] [--report-box kalman detection] [--fuse off raw q0.8] \
-      [--motion xyah xywh] [--stages byte one] [--buffer 30 45] [--json OUT]
+      [--motion xyah xywh] [--stages byte one] [--buffer 30 45] \
+      [--iou-threshold 0.2 0.3] [--box-buffer 0 0.3] [--box-buffer-jitter off 3] \
+      [--json OUT]
 
 Runs `iou` with every setting of the grid (the high/low score split: a constant, `qQ`
 for the running Q-quantile of the scores, `qQcapC` for it capped at C; the score a
 detection needs to start a track, `any` or a split of the same form; min_hits; the
 reported box; the first-stage cost plain, fused with the score, or with the score over
-its running quantile; the Kalman state; ByteTrack's three stages or one; the frames
-a lost track is kept) on the validation sequences of jaxmot.mot.selection (synthetic
-scenes and MOT17-02/04 at 30 and 15 fps and panned, each detected by every simulated
-detector of jaxmot.mot.detector_zoo, and MOT17-02/04 with a real detector's
+its running quantile; the Kalman state; ByteTrack's three stages or one; the frames a
+lost track is kept; the first-stage IoU threshold; C-BIoU's box buffer, fixed or k times
+the detector's measured jitter) on the validation sequences of jaxmot.mot.selection
+(synthetic scenes and MOT17-02/04 at 30 and 15 fps and panned, each detected by every
+simulated detector of jaxmot.mot.detector_zoo, and MOT17-02/04 with a real detector's
 detections), and prints IDF1 / HOTA per detector and the selection score (mean over
-detectors of (IDF1 + HOTA) / 2), best first. The reporting sequences (TUD,
+detectors of (IDF1 + HOTA) / 2), best first. With several `--seed`s (draws of the
+synthetic scenes and of the simulated detectors' misses, noise and false positives)
+every cell and the score are means over the draws: one draw moves a setting's score by
+up to about 1 point, more than most settings differ. The reporting sequences (TUD,
 MOT17-05/09) are never looked at: see `pipelines.compare_trackers` for them.
 """
 
@@ -27,6 +33,7 @@ import itertools
 import pathlib
 import sys
 
+import numpy as np
 from tqdm import tqdm
 
 from jaxmot.core.atomic import atomic_write_json
@@ -75,6 +82,18 @@ def fuse_setting(text: str) -> dict:
     raise argparse.ArgumentTypeError(f"--fuse takes off, raw or q0.8, got {text!r}")
 
 
+def jitter_setting(text: str) -> float | None:
+    """`off` (a fixed buffer) or k (the buffer is k times the detector's jitter)."""
+    if text == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--box-buffer-jitter takes off or 3, got {text!r}"
+        ) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One point of the grid; the defaults are IoUTrackerConfig's."""
@@ -87,6 +106,9 @@ class Setting:
     motion: str = "xywh"
     stages: str = "byte"
     buffer: int = 30  # frames at 30 fps a lost track is kept (ByteTrack's track_buffer)
+    iou_threshold: float = IoUTrackerConfig.iou_threshold  # minimum first-stage IoU
+    box_buffer: float = IoUTrackerConfig.buffer_scale  # C-BIoU's fixed buffer
+    box_buffer_jitter: float | None = IoUTrackerConfig.buffer_jitter  # k x detector jitter
 
     def label(self) -> str:
         """The setting's row name: split and min_hits, then what differs from the defaults."""
@@ -94,7 +116,7 @@ class Setting:
         for field in dataclasses.fields(self)[1:]:
             value = getattr(self, field.name)
             if field.name != "min_hits" and value != field.default:
-                text += f" {field.name.replace('_', '-')} {value}"
+                text += f" {field.name.replace('_', '-')} {'off' if value is None else value}"
         return text
 
     def config(self) -> IoUTrackerConfig:
@@ -105,9 +127,19 @@ class Setting:
         )  # fmt: skip
         return dataclasses.replace(
             base, lifecycle=lifecycle, unconfirmed_stage=self.stages == "byte",
+            iou_threshold=self.iou_threshold, buffer_scale=self.box_buffer,
+            buffer_jitter=self.box_buffer_jitter,
             **split_setting(self.split), **new_track_setting(self.new_tracks),
             **fuse_setting(self.fuse),
         )  # fmt: skip
+
+
+def mean_metrics(draws: list[dict[str, dict]]) -> dict[str, dict]:
+    """[{detector: metrics}] of several draws -> {detector: every metric's mean}."""
+    return {
+        det: {key: float(np.mean([draw[det][key] for draw in draws])) for key in draws[0][det]}
+        for det in draws[0]
+    }
 
 
 def main(argv=None) -> int:
@@ -119,8 +151,9 @@ def main(argv=None) -> int:
                         help="folder of <sequence>/det/det.txt: a real detector's "
                         "MOT17-02/04 detections, scored against --mot17's gt")  # fmt: skip
     parser.add_argument("--scenes", type=int, default=3, help="synthetic scenes per detector")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="draw of the synthetic scenes and simulated detectors")  # fmt: skip
+    parser.add_argument("--seed", nargs="+", type=int, default=[0],
+                        help="draws of the synthetic scenes and simulated detectors; with "
+                        "several, every figure is the mean over them")  # fmt: skip
     parser.add_argument("--report-box", nargs="+", default=["kalman"],
                         choices=["kalman", "detection"])  # fmt: skip
     parser.add_argument("--splits", nargs="+", default=["0.6", "q0.1cap0.6", "q0.2cap0.6"])
@@ -137,6 +170,18 @@ def main(argv=None) -> int:
                         "Hungarian, then the low detections")  # fmt: skip
     parser.add_argument("--buffer", nargs="+", type=int, default=[30],
                         help="frames at 30 fps a lost track is kept")  # fmt: skip
+    parser.add_argument("--iou-threshold", nargs="+", type=float,
+                        default=[IoUTrackerConfig.iou_threshold],
+                        help="minimum IoU (times the fused score) of a first-stage "
+                        "match")  # fmt: skip
+    parser.add_argument("--box-buffer", nargs="+", type=float,
+                        default=[IoUTrackerConfig.buffer_scale],
+                        help="C-BIoU's buffer of the first stage: a fixed share of the box "
+                        "size added on each side")  # fmt: skip
+    parser.add_argument("--box-buffer-jitter", nargs="+", type=jitter_setting,
+                        default=[IoUTrackerConfig.buffer_jitter],
+                        help="off, or k: the buffer is k times the detector's running "
+                        "jitter (replaces --box-buffer)")  # fmt: skip
     parser.add_argument("--json", type=pathlib.Path, help="write every setting's metrics")
     args = parser.parse_args(argv)
     prefer_synchronous_cpu_dispatch()
@@ -151,31 +196,33 @@ def main(argv=None) -> int:
         if mot17 is None:
             print(f"note: {args.mot17} has no MOT17-02-FRCNN: synthetic scenes only")
         real = args.real_detections if args.real_detections.is_dir() else None
-        sets = validation_sets(mot17, args.scenes, args.seed, real_detections_dir=real)
+        draws = {
+            seed: validation_sets(mot17, args.scenes, seed, real_detections_dir=real)
+            for seed in dict.fromkeys(args.seed)
+        }
+        settings = [
+            Setting(*values)
+            for values in itertools.product(
+                args.splits, args.new_tracks, args.min_hits, args.report_box, args.fuse,
+                args.motion, args.stages, args.buffer, args.iou_threshold,
+                args.box_buffer, args.box_buffer_jitter,
+            )
+        ]  # fmt: skip
+        configs = {setting.label(): setting.config() for setting in settings}
     except (argparse.ArgumentTypeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    settings = [
-        Setting(*values)
-        for values in itertools.product(
-            args.splits,
-            args.new_tracks,
-            args.min_hits,
-            args.report_box,
-            args.fuse,
-            args.motion,
-            args.stages,
-            args.buffer,
-        )
-    ]
-    rows = {}
-    for setting in tqdm(settings, desc="settings"):
-        config = setting.config()
-        per = {det: score_set(lambda fps, c=config: IoUTracker(c, fps), seqs)
-               for det, seqs in sets.items()}  # fmt: skip
-        rows[setting.label()] = per
+    runs = list(itertools.product(configs, draws))
+    per_draw = {}
+    for label, seed in tqdm(runs, desc="settings x draws"):
+        config = configs[label]
+        per_draw[label, seed] = {
+            det: score_set(lambda fps, c=config: IoUTracker(c, fps), seqs)
+            for det, seqs in draws[seed].items()
+        }
+    rows = {label: mean_metrics([per_draw[label, seed] for seed in draws]) for label in configs}
     ranked = sorted(rows, key=lambda k: -selection_score(rows[k]))
-    detectors = list(sets)
+    detectors = list(next(iter(draws.values())))
     width = max(25, *(len(key) + 1 for key in ranked))
     print(f"{'setting':{width}s}" + "".join(f"{d[:10]:>13s}" for d in detectors) + "   score")
     print(" " * width + "   IDF1  HOTA" * len(detectors))
@@ -186,7 +233,8 @@ def main(argv=None) -> int:
         print(f"{key:{width}s}{cells}   {100 * selection_score(rows[key]):6.2f}")
     print(f"best: {ranked[0]}")
     if args.json:
-        atomic_write_json(args.json, {"ranked": ranked, "metrics": rows}, sort_keys=True)
+        atomic_write_json(args.json, {"ranked": ranked, "metrics": rows, "seeds": list(draws)},
+                          sort_keys=True)  # fmt: skip
     return 0
 
 

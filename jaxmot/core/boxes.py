@@ -123,3 +123,13 @@ def iou_matrix(a, b):
     positive = union > 0
     # The inner where keeps the division (and its gradient) finite where union is 0.
     return xp.where(positive, inter / xp.where(positive, union, 1), 0)
+
+
+def buffered_xyxy(boxes_xyxy, scale: float):
+    """[..., 4] xyxy -> [..., 4] xyxy grown by `scale` x its width on the left and right
+    and `scale` x its height above and below, the centre kept: C-BIoU's buffered box
+    (Yang et al., WACV 2023: (x - b w, y - b h, (1 + 2b) w, (1 + 2b) h)). scale 0
+    returns the boxes unchanged; zero-size (padding) boxes stay zero-size."""
+    xp = array_namespace(boxes_xyxy)
+    size = boxes_xyxy[..., 2:] - boxes_xyxy[..., :2]
+    return boxes_xyxy + scale * xp.concatenate([-size, size], axis=-1)

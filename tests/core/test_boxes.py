@@ -80,3 +80,26 @@ def test_iou_degenerate_boxes_are_zero_not_nan():
 def test_iou_empty():
     assert boxes.iou_matrix(np.zeros((0, 4)), np.zeros((3, 4))).shape == (0, 3)
     assert jax.jit(boxes.iou_matrix)(jnp.zeros((2, 4)), jnp.zeros((0, 4))).shape == (2, 0)
+
+
+def test_buffered_boxes_grow_by_a_share_of_their_size_on_each_side():
+    """C-BIoU's buffered box (x - b w, y - b h, (1 + 2b) w, (1 + 2b) h), against the
+    formula written out per box; NumPy and jit; zero-size padding stays zero-size."""
+    rng = np.random.default_rng(2)
+    xywh = _random_xywh(rng, 7)
+    for scale in (0.0, 0.3, 1.0):
+        expected = np.array([[x - scale * w, y - scale * h, x + w + scale * w, y + h + scale * h]
+                             for x, y, w, h in xywh])  # fmt: skip
+        got = boxes.buffered_xyxy(boxes.xywh_to_xyxy(xywh), scale)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        got_jit = jax.jit(boxes.buffered_xyxy, static_argnums=1)(
+            jnp.asarray(boxes.xywh_to_xyxy(xywh), jnp.float32), scale
+        )
+        np.testing.assert_allclose(got_jit, expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(boxes.buffered_xyxy(np.zeros((2, 4)), 0.5), 0)
+    # Two boxes a quarter-width apart: no overlap plainly, overlap once buffered.
+    a, b = np.array([[0.0, 0, 10, 20]]), np.array([[12.5, 0, 22.5, 20]])
+    assert boxes.iou_matrix(a, b)[0, 0] == 0
+    grown = boxes.iou_matrix(boxes.buffered_xyxy(a, 0.3), boxes.buffered_xyxy(b, 0.3))
+    # grown: x in [-3, 13] and [9.5, 25.5], y in [-6, 26] for both
+    np.testing.assert_allclose(grown[0, 0], (3.5 * 32) / (2 * 16 * 32 - 3.5 * 32))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import pathlib
 
 import numpy as np
@@ -23,6 +25,7 @@ from jaxmot.mot.selection import (
     camera_pan,
     every_nth_frame,
     panned,
+    selection_score,
     synthetic_sequence,
 )
 from pipelines import compare_trackers, select_defaults
@@ -59,6 +62,28 @@ def test_select_defaults_prefers_a_split_that_follows_the_detector(capsys):
     row = next(line for line in out.splitlines() if line.startswith("0.7 hits"))
     idf1_hota = row.split()[3:]  # split, hits, 3, then IDF1/HOTA per detector
     assert idf1_hota[4:6] == ["0.0", "0.0"]  # squeezed: nothing tracked
+
+
+def test_select_defaults_averages_several_draws(tmp_path):
+    """With several --seed values every figure is the mean of the single-draw runs'."""
+    common = ["--mot17", "/nonexistent", "--scenes", "1", "--splits", "q0.1cap0.6",
+              "--min-hits", "3", "--iou-threshold", "0.1", "0.2"]  # fmt: skip
+    outputs = {}
+    for seeds in (["0"], ["1"], ["0", "1"]):
+        out = tmp_path / f"{'-'.join(seeds)}.json"
+        assert select_defaults.main([*common, "--seed", *seeds, "--json", str(out)]) == 0
+        outputs[tuple(seeds)] = json.loads(out.read_text())
+    both = outputs["0", "1"]
+    assert both["seeds"] == [0, 1]
+    label = "q0.1cap0.6 hits 3 iou-threshold 0.1"
+    for det in DETECTORS:
+        for key in ("IDF1", "HOTA", "MOTA"):
+            single = [outputs[(seed,)]["metrics"][label][det][key] for seed in ("0", "1")]
+            assert both["metrics"][label][det][key] == pytest.approx(np.mean(single))
+    # The draws differ (else the mean would test nothing).
+    assert outputs["0",]["metrics"] != outputs["1",]["metrics"]
+    scores = {key: selection_score(m) for key, m in both["metrics"].items()}
+    assert both["ranked"] == sorted(scores, key=lambda k: -scores[k])
 
 
 def test_boxmot_runner_converts_boxes_and_writes_mot_lines(tmp_path):
@@ -107,6 +132,17 @@ def test_select_defaults_settings_build_the_configs_they_name():
     assert select_defaults.Setting(fuse="off").config().fuse_score is False
     assert select_defaults.Setting(buffer=45).label() == "q0.1cap0.6 hits 3 buffer 45"
     assert select_defaults.Setting(buffer=45).config().lifecycle.max_lost == 45
+    looser = select_defaults.Setting(iou_threshold=0.05)
+    assert looser.label() == "q0.1cap0.6 hits 3 iou-threshold 0.05"
+    assert looser.config() == dataclasses.replace(IoUTrackerConfig(), iou_threshold=0.05)
+    fixed = select_defaults.Setting(box_buffer=0.3, box_buffer_jitter=None)
+    assert fixed.label() == "q0.1cap0.6 hits 3 box-buffer 0.3 box-buffer-jitter off"
+    assert fixed.config() == dataclasses.replace(IoUTrackerConfig(), buffer_scale=0.3,
+                                                 buffer_jitter=None)  # fmt: skip
+    assert select_defaults.jitter_setting("off") is None
+    assert select_defaults.jitter_setting("2") == 2.0
+    with pytest.raises(Exception, match="--box-buffer-jitter"):
+        select_defaults.jitter_setting("wide")
     with pytest.raises(Exception, match="--fuse"):
         select_defaults.fuse_setting("sometimes")
 

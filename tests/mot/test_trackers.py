@@ -1,5 +1,9 @@
 """Online trackers and the shared lifecycle."""
 
+import functools
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -267,3 +271,79 @@ def test_frame_rate_scaling_rounds_unless_told_to_truncate_like_bytetrack():
     floor = IoUTrackerConfig(lifecycle=LifecycleConfig(max_lost=3, frame_rate_rounding="floor"))
     assert IoUTracker(floor, frame_rate=15).tracks.max_lost_frames == 1  # int(1.5)
     assert make_tracker("sort", frame_rate=7).tracks.max_lost_frames == 1  # SORT: not scaled
+
+
+def test_buffered_iou_links_a_walker_whose_boxes_never_overlap():
+    """A walker moving 1.25 box widths a frame: plain IoU never links two of its boxes
+    (a new identity every frame), C-BIoU's buffer links them into one track; the buffered
+    cost is the NumPy IoU of the grown boxes."""
+    from jaxmot.core import boxes as box_ops
+    from jaxmot.core.kalman import MOTION_MODELS
+    from jaxmot.mot.costs import buffered_iou_cost
+
+    frames = [_dets([_walker(t, vx=50.0)]) for t in range(12)]
+    ids = {}
+    for buffer in (0.0, 1.0):  # grown by 1.0: consecutive boxes overlap at IoU 70 / 170
+        cfg = IoUTrackerConfig(buffer_scale=buffer, buffer_jitter=None,
+                               lifecycle=LifecycleConfig(min_hits=1))  # fmt: skip
+        tracker = IoUTracker(cfg)
+        ids[buffer] = {i for f in frames for i in tracker.update(f).ids.tolist()}
+    assert len(ids[0.0]) == len(frames) and ids[1.0] == {1}
+
+    # The scorer's rows against the grown boxes' IoU in NumPy (K = 2 buffers), under jit.
+    rng = np.random.default_rng(0)
+    tracks = np.concatenate([rng.uniform(0, 200, (5, 2)), rng.uniform(10, 60, (5, 2))], 1)
+    dets = box_ops.xywh_to_xyxy(tracks[[0, 2, 4]] + rng.normal(0, 8, (3, 4)))
+    mean = np.concatenate([box_ops.xywh_to_cxcywh(tracks), np.zeros((5, 4))], 1)
+    cost = jax.jit(functools.partial(buffered_iou_cost, motion=MOTION_MODELS["xywh"]))
+    buffers = np.array([0.0, 0.4], np.float32)
+    got = cost(jnp.asarray(mean, jnp.float32), None, None,
+               {"boxes_xyxy": jnp.asarray(dets, jnp.float32), "buffers": buffers})  # fmt: skip
+    for k, b in enumerate(buffers):
+        grown_tracks = box_ops.buffered_xyxy(box_ops.xywh_to_xyxy(tracks), float(b))
+        expected = 1 - box_ops.iou_matrix(grown_tracks, box_ops.buffered_xyxy(dets, float(b)))
+        np.testing.assert_allclose(got[k], expected, atol=1e-5)
+    assert (got[1] <= got[0] + 1e-6).all() and (got[1] < got[0] - 0.05).any()
+
+
+def test_jitter_buffer_follows_how_far_detections_land_from_predictions():
+    """buffer_jitter = k: the buffer is k times the mean offset of matched detections
+    from their tracks' predictions per unit of box size, computed here by hand for a
+    walker whose detections jitter by known amounts; the buffer changes every frame
+    without a compile after warm-up."""
+    rng = np.random.default_rng(4)
+    offsets = rng.uniform(-6, 6, (30, 2))  # px: the detector's jitter, x and y
+    frames = [_dets([[100 + 2.0 * t + dx, 100 + dy, 40.0, 100.0]])
+              for t, (dx, dy) in enumerate(offsets)]  # fmt: skip
+    cfg = IoUTrackerConfig(buffer_jitter=2.0, buffer_cap=5.0,
+                           lifecycle=LifecycleConfig(min_hits=1))  # fmt: skip
+    tracker = IoUTracker(cfg)
+    expected_sum, count = 0.0, 0
+    for frame in frames:
+        assert tracker.buffer() == pytest.approx(2.0 * expected_sum / max(count, 1))
+        was_tracked = (
+            bool(tracker.tracks.tracks) and tracker.tracks.tracks[0].state.name == "TRACKED"
+        )
+        tracker.update(frame)
+        if was_tracked:
+            # The bank holds this frame's predicted boxes until the next frame's predict.
+            p = tracker.tracks.bank.boxes[tracker.tracks.tracks[0].slot]
+            cx, cy = p[0] + p[2] / 2, p[1] + p[3] / 2
+            box = frame.boxes[0]
+            dx = abs(box[0] + box[2] / 2 - cx) / p[2]
+            dy = abs(box[1] + box[3] / 2 - cy) / p[3]
+            expected_sum += (dx + dy) / 2
+            count += 1
+    assert count == len(frames) - 1 and tracker.buffer() > 0.05
+    assert tracker.buffer() == pytest.approx(2.0 * expected_sum / count)
+    tracker.reset()
+    assert tracker.buffer() == 0.0
+    with CompileCounter() as compiles:
+        for frame in frames:
+            tracker.update(frame)
+    assert compiles.count == 0
+
+
+def test_buffer_settings_are_checked():
+    with pytest.raises(ValueError, match="buffer_jitter"):
+        IoUTrackerConfig(buffer_jitter=-1.0)

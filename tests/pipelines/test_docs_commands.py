@@ -200,13 +200,13 @@ def test_tud_commands_run_as_written_and_give_the_documented_figures(scratch, sh
     (scratch / "data").symlink_to(shared_data)
     *_, table = _run_as_written(TUD_RUN, scratch)
     overall = next(line for line in table.splitlines() if line.startswith("OVERALL"))
-    # docs/mot.md's `iou` overall row: MOTA 70.6, IDF1 77.9, HOTA 54.2, 16 ID switches
-    documented = "| overall | **70.6** | **77.9** | **54.2** | 16 |"
+    # docs/mot.md's `iou` overall row: MOTA 70.8, IDF1 77.3, HOTA 53.8, 16 ID switches
+    documented = "| overall | **70.8** | **77.3** | **53.8** | 16 |"
     assert documented in (REPO / "docs" / "mot.md").read_text(encoding="utf-8")
     header = next(line for line in table.splitlines() if line.startswith("Sequence")).split()
-    assert overall.split()[header.index("HOTA")] == "54.2"
-    assert overall.split()[header.index("MOTA")] == "70.6"
-    assert overall.split()[header.index("IDF1")] == "77.9"
+    assert overall.split()[header.index("HOTA")] == "53.8"
+    assert overall.split()[header.index("MOTA")] == "70.8"
+    assert overall.split()[header.index("IDF1")] == "77.3"
     assert overall.split()[header.index("IDs")] == "16"
 
 
