@@ -9,7 +9,7 @@ compensation, optional appearance), `reid` and `longterm`
 with jaxmot.core.registry.make_tracker.
 
   iou_tracker      IoUTracker, IoUTrackerConfig, sort_config
-  costs            IoU costs per Kalman state, ByteTrack's score fusion
+  costs            IoU and buffered-IoU (C-BIoU) costs per Kalman state, ByteTrack's score fusion
   bytetrack        ByteTracker, ByteTrackConfig; byte_associate, associate_in_stages
                    (ByteTrack's 3 stages)
   ocsort           OCSortTracker, OCSortConfig
