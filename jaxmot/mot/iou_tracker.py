@@ -184,7 +184,7 @@ class IoUTracker(OnlineTracker):
         tracked = [(t, j) for t, j in matches if t.state == TrackState.TRACKED]
         if not tracked:
             return
-        predicted = box_ops.xywh_to_cxcywh(self.tracks.bank.boxes[[t.slot for t, _ in tracked]])
+        predicted = box_ops.xywh_to_cxcywh(self.tracks.boxes([t for t, _ in tracked]))
         found = box_ops.xywh_to_cxcywh(boxes[[j for _, j in tracked]])
         size = np.maximum(predicted[:, 2:], 1e-6)
         offset = np.abs(found[:, :2] - predicted[:, :2]) / size

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxmot.core.compiles import CompileCounter
-from jaxmot.core.lifecycle import LifecycleConfig
+from jaxmot.core.lifecycle import LifecycleConfig, TrackState
 from jaxmot.core.registry import make_tracker
 from jaxmot.core.synthetic import SceneConfig, simulate
 from jaxmot.core.tracker import FrameDetections
@@ -321,9 +321,7 @@ def test_jitter_buffer_follows_how_far_detections_land_from_predictions():
     expected_sum, count = 0.0, 0
     for frame in frames:
         assert tracker.buffer() == pytest.approx(2.0 * expected_sum / max(count, 1))
-        was_tracked = (
-            bool(tracker.tracks.tracks) and tracker.tracks.tracks[0].state.name == "TRACKED"
-        )
+        was_tracked = [t.state for t in tracker.tracks.tracks] == [TrackState.TRACKED]
         tracker.update(frame)
         if was_tracked:
             # The bank holds this frame's predicted boxes until the next frame's predict.
