@@ -36,6 +36,8 @@ def linear_assignment(cost, threshold: float):
     if cost.ndim != 2:
         raise ValueError(f"cost must be [N, M], got shape {cost.shape}")
     n, m = cost.shape
+    if n == 0 or m == 0:  # common in a tracker's later stages: skip the bookkeeping
+        return np.empty((0, 2), np.int64), np.arange(n), np.arange(m)
     allowed = np.isfinite(cost) & (cost <= threshold)  # inclusive; NaN and +-inf never match
     matches = np.empty((0, 2), dtype=np.int64)
     if allowed.any():

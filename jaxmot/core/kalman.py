@@ -102,12 +102,17 @@ def update(mean, cov, measurements):
     return _update_full(mean, cov, *project(mean, cov), measurements)
 
 
-def _update_full(mean, cov, projected_mean, projected_cov, measurements):
-    """Correction given the projection (mean [N, 4], innovation covariance [N, 4, 4])."""
+def _gain_transposed(cov, projected_cov):
+    """K^T [N, 4, 8] for cov [N, 8, 8] and the innovation covariance S [N, 4, 4]."""
     # Kalman gain K = P H^T S^-1; with H = [I, 0], P H^T is P[:, :4] and K^T solves
     # S K^T = P[:4, :] (P is symmetric).
     chol = small_linalg.cholesky(projected_cov)
-    gain_t = small_linalg.cho_solve(chol, cov[:, :_NDIM, :])  # [N, 4, 8]
+    return small_linalg.cho_solve(chol, cov[:, :_NDIM, :])
+
+
+def _update_full(mean, cov, projected_mean, projected_cov, measurements):
+    """Correction given the projection (mean [N, 4], innovation covariance [N, 4, 4])."""
+    gain_t = _gain_transposed(cov, projected_cov)  # [N, 4, 8]
     innovation = measurements - projected_mean
     new_mean = mean + jnp.sum(innovation[:, :, None] * gain_t, axis=1)
     # K S K^T = P H^T K^T.
@@ -193,6 +198,24 @@ def update_blocks(mean, blocks, measurements):
     # P - K S K^T, block by block.
     new_blocks = jnp.stack([pp - gain_pos * pp, pv - gain_pos * pv, vv - gain_vel * pv], axis=1)
     return new_mean, new_blocks
+
+
+def position_gain_blocks(mean, blocks):
+    """[N, 4] the per-coordinate gains pp / s that `update_blocks` applies to the
+    position (the diagonal of the gain's position rows)."""
+    return blocks[:, 0] / _innovation_var(mean, blocks)
+
+
+def corrected_position(position, gain, measurements):
+    """The corrected position of a Kalman update, NumPy or JAX alike.
+
+    position [N, 4]: the predicted state's first four entries; gain [N, 4, 4]: the
+    gain's position rows (`MotionModel.position_gain`); measurements [N, 4]. Returns
+    position + gain @ (measurements - position), the first four entries of `update`'s
+    mean (tests/core/test_kalman_motion.py checks both models against it).
+    """
+    innovation = (measurements - position)[..., None]
+    return position + (gain @ innovation)[..., 0]
 
 
 def gating_distance_blocks(mean, blocks, measurements):
@@ -288,7 +311,8 @@ class MotionModel:
         raise NotImplementedError
 
     def boxes_xywh(self, mean):
-        """[C, 8] means -> [C, 4] top-left xywh boxes."""
+        """[C, 8] means (or their first four entries; NumPy or JAX) -> [C, 4] top-left
+        xywh boxes."""
         raise NotImplementedError
 
     def boxes_xyxy(self, mean):
@@ -306,6 +330,11 @@ class MotionModel:
 
     def gating_distance(self, mean, cov, measurements):
         """[C, M] squared Mahalanobis distances (compare with CHI2_95_4DOF)."""
+        raise NotImplementedError
+
+    def position_gain(self, mean, cov):
+        """[C, 4, 4] the position rows of each slot's Kalman gain: `update` moves the
+        first four state entries to `corrected_position(mean[:, :4], gain, z)`."""
         raise NotImplementedError
 
     def stop_size(self, mean, lost):
@@ -353,6 +382,9 @@ class XYAHMotion(MotionModel):
     def gating_distance(self, mean, cov, measurements):
         return gating_distance_blocks(mean, cov, measurements)
 
+    def position_gain(self, mean, cov):
+        return position_gain_blocks(mean, cov)[:, :, None] * jnp.eye(_NDIM, dtype=mean.dtype)
+
     def stop_size(self, mean, lost):
         return mean.at[:, 7].set(jnp.where(lost, 0.0, mean[:, 7]))
 
@@ -375,7 +407,8 @@ class XYWHMotion(MotionModel):
         )
 
     def boxes_xywh(self, mean):
-        return jnp.concatenate([mean[:, :2] - mean[:, 2:4] / 2, mean[:, 2:4]], axis=-1)
+        xp = jnp if isinstance(mean, jax.Array) else np
+        return xp.concatenate([mean[:, :2] - mean[:, 2:4] / 2, mean[:, 2:4]], axis=-1)
 
     def boxes_xyxy(self, mean):
         half = mean[:, 2:4] / 2
@@ -392,6 +425,10 @@ class XYWHMotion(MotionModel):
 
     def gating_distance(self, mean, cov, measurements):
         return gating_distance_xywh(mean, cov, measurements)
+
+    def position_gain(self, mean, cov):
+        gain_t = _gain_transposed(cov, project_xywh(mean, cov)[1])  # [C, 4 (z), 8 (x)]
+        return jnp.swapaxes(gain_t[:, :, :_NDIM], 1, 2)
 
     def stop_size(self, mean, lost):
         return mean.at[:, 6:8].set(jnp.where(lost[:, None], 0.0, mean[:, 6:8]))

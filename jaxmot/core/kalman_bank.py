@@ -5,7 +5,11 @@ number of tracks: the corrections decided in the previous frame (Kalman update o
 matched slots, initialisation of new ones) are kept on the host and applied lazily, at
 the start of the next frame's call, fused with the motion step of every live slot and
 the tracker's cost function. `flush()` applies them at once where the corrected state
-itself is needed (trackers that report Kalman boxes). Slots, detections and capacity are
+itself is needed. Trackers that report corrected boxes (`report_gain=True`) get them
+without a second device call: the frame's call also returns each slot's Kalman gain,
+and `corrected_boxes` applies the queued corrections to the reported rows on the host
+(a few NumPy operations on [K, 4]; the device applies the same corrections in the next
+call). Slots, detections and capacity are
 padded to buckets (`jaxmot.core.padding`), so a sequence compiles a handful of times.
 
 The bank runs one motion model (`jaxmot.core.kalman.MotionModel`, chosen by name:
@@ -85,7 +89,7 @@ def predicted_iou(mean: jax.Array, det_xyxy: jax.Array, motion=kalman.XYAH) -> j
     return box_ops.iou_matrix(motion.boxes_xyxy(mean), det_xyxy)
 
 
-@functools.partial(jax.jit, static_argnames=("scorer", "with_overlap", "motion"))
+@functools.partial(jax.jit, static_argnames=("scorer", "with_overlap", "motion", "with_gain"))
 def correct_predict_and_score(
     mean,
     cov,
@@ -101,6 +105,7 @@ def correct_predict_and_score(
     motion=kalman.XYAH,
     warp=None,
     hold=None,
+    with_gain=False,
 ):
     """Pending corrections, then the motion step, then the tracker's costs.
 
@@ -112,14 +117,16 @@ def correct_predict_and_score(
         it reads, rows padded to C and B.
       motion: static MotionModel; warp: [2, 3] camera-motion affine applied to every
         live slot after the motion step, or None; hold: [C] bool, live slots that skip
-        the motion step (still warped), or None.
+        the motion step (still warped), or None. with_gain: static; also return the
+      position rows of each slot's Kalman gain at the predicted state.
 
     Returns:
-      mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None, and,
+      mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None,
       with `with_overlap` (else None): for each live non-lost slot, the largest IoU of
       its predicted box with a lost slot's [C] and that slot's index [C] (duplicate removal);
       with `with_overlap="corrected"`, of the boxes before the motion step (the previous
-      frame's corrected tracks against its predicted lost ones).
+      frame's corrected tracks against its predicted lost ones); and with `with_gain`
+      (else None) the gain [C, 4, 4] (`MotionModel.position_gain`).
     """
     mean, cov, _ = apply_corrections(mean, cov, measurements, update_mask, init_mask, motion)
     overlap = None
@@ -138,7 +145,8 @@ def correct_predict_and_score(
     cost = None if scorer is None else scorer(mean, cov, track_inputs, det_inputs)
     if with_overlap and with_overlap != "corrected":
         overlap = _lost_overlap(motion.boxes_xyxy(mean), alive, lost)
-    return mean, cov, motion.boxes_xywh(mean), cost, overlap
+    gain = motion.position_gain(mean, cov) if with_gain else None
+    return mean, cov, motion.boxes_xywh(mean), cost, overlap, gain
 
 
 def _lost_overlap(xyxy, alive, lost):
@@ -174,11 +182,21 @@ def apply_corrections(mean, cov, measurements, update_mask, init_mask, motion=ka
 class KalmanBank:
     """Slot allocator plus device-resident Kalman state for a tracker.
 
-    motion: "xyah" (default) or "xywh", or a kalman.MotionModel.
+    motion: "xyah" (default) or "xywh", or a kalman.MotionModel. report_gain: each
+    `predict` also brings back the Kalman gains, for `corrected_boxes`.
     """
 
-    def __init__(self, capacity: int = 32, motion: str | kalman.MotionModel = "xyah"):
+    def __init__(
+        self,
+        capacity: int = 32,
+        motion: str | kalman.MotionModel = "xyah",
+        report_gain: bool = False,
+    ):
         self.motion = kalman.motion_model(motion)
+        self.report_gain = report_gain
+        # After predict with report_gain: the predicted positions [C, 4] and the gains
+        # [C, 4, 4] on the host (None: not available, corrected_boxes flushes instead).
+        self._gain = None
         self.capacity = 0
         self._pending = None  # (measurements [C, 4], update_mask [C], init_mask [C])
         self._no_corrections = None  # the same, empty, kept to copy from
@@ -195,6 +213,7 @@ class KalmanBank:
 
     def _grow(self, capacity: int) -> None:
         self.flush()
+        self._gain = None  # sized for the old capacity
         extra = capacity - self.capacity
         empty_mean, empty_cov = self.motion.initiate(jnp.tile(_EMPTY_MEASUREMENT, (extra, 1)))
         self.mean = jnp.concatenate([self.mean, empty_mean])
@@ -253,7 +272,7 @@ class KalmanBank:
                     f"not {self.motion.name!r}"
                 )
         measurements, update_mask, init_mask = self._take_pending()
-        self.mean, self.cov, boxes, cost, overlap = correct_predict_and_score(
+        self.mean, self.cov, boxes, cost, overlap, gain = correct_predict_and_score(
             self.mean,
             self.cov,
             measurements,
@@ -268,8 +287,11 @@ class KalmanBank:
             self.motion,
             warp,
             hold,
+            self.report_gain,
         )
         self.boxes = np.asarray(boxes)
+        if self.report_gain:
+            self._gain = (np.asarray(self.mean)[:, :4], np.asarray(gain))
         if with_overlap:
             self.overlap = (np.asarray(overlap[0]), np.asarray(overlap[1]))
         return None if cost is None else np.asarray(cost)
@@ -289,10 +311,33 @@ class KalmanBank:
         update_mask[init_slots] = False  # a (re)initialised slot starts afresh
         self._pending = (measurements, update_mask, init_mask)
 
+    def corrected_boxes(self, slots: np.ndarray) -> np.ndarray:
+        """[K, 4] xywh of `slots` as the queued corrections leave them.
+
+        With the gains of this frame's `predict` (report_gain), computed on the host:
+        updated slots at `kalman.corrected_position`, (re)initialised ones at their
+        measurement, the rest as predicted; the corrections stay queued for the next
+        call. Otherwise (no gains, or the bank grew since) the corrections are applied
+        on the device now (`flush`).
+        """
+        if self._pending is None or self._gain is None:
+            self.flush()
+            return self.boxes[slots]
+        measurements, update_mask, init_mask = (a[slots] for a in self._pending)
+        position, gain = (a[slots] for a in self._gain)
+        corrected = kalman.corrected_position(position, gain, measurements)
+        position = np.where(
+            update_mask[:, None],
+            corrected,
+            np.where(init_mask[:, None], measurements, position),
+        )
+        return self.motion.boxes_xywh(position).astype(np.float32)
+
     def flush(self) -> None:
         """Apply queued corrections now (updates `mean`, `cov` and `boxes`)."""
         if self._pending is None:
             return
+        self._gain = None  # the state moves on: the gains are of the predicted one
         self.mean, self.cov, boxes = apply_corrections(
             self.mean, self.cov, *self._take_pending(), self.motion
         )

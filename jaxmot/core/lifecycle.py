@@ -26,7 +26,8 @@ States, as in JDE (Zhongdao/Towards-Realtime-MOT) and ByteTrack (ifzhang/ByteTra
       (20 at 14 fps: 9; at 25 fps: 16; at 1 fps: 0, a track dies at its first miss).
 * Only TRACKED tracks matched in the current frame are reported, with the box of the
   matched detection (`report_box="detection"`, as SORT's near-noiseless filter
-  effectively does) or the corrected Kalman state (`"kalman"`, DeepSORT/JDE).
+  effectively does) or the corrected Kalman state (`"kalman"`, DeepSORT/JDE; computed
+  on the host from the gains of the frame's one jitted call, `KalmanBank.corrected_boxes`).
 * Appearance memory per track: the mean of its last `feature_history` embeddings
   (LongTermReID, the `longterm` tracker), or an exponential moving average with
   `feature_momentum` (JDE, 0.9); both L2-normalised and kept in one [capacity, D] array
@@ -175,7 +176,7 @@ class TrackSet:
     def __init__(self, config: LifecycleConfig, frame_rate: float = 30.0):
         self.config = config
         self.max_lost_frames = config.lost_frames(frame_rate)
-        self.bank = KalmanBank(motion=config.motion)
+        self.bank = KalmanBank(motion=config.motion, report_gain=config.report_box == "kalman")
         self.tracks: list[Track] = []
         self.frame = 0
         self.features: np.ndarray | None = None  # [capacity, D], by slot
@@ -200,8 +201,8 @@ class TrackSet:
 
     def report_boxes(self, tracks: list[Track]) -> np.ndarray:
         """[K, 4] xywh boxes to report for tracks matched this frame (`report_box`)."""
-        if self.config.report_box == "kalman":
-            return self.boxes(tracks)
+        if self.config.report_box == "kalman":  # on the host: no second device call
+            return self.bank.corrected_boxes(self.slots(tracks))
         return np.array([t.detection_box for t in tracks], np.float32).reshape(-1, 4)
 
     def slot_features(self, dim: int) -> np.ndarray:

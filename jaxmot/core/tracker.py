@@ -187,9 +187,15 @@ class OnlineTracker(abc.ABC):
                 live = {t.track_id for t in self.tracks.tracks}
                 self._classes = {i: c for i, c in self._classes.items() if i in live}
         out = self._report(active)
-        keep = np.isin(np.fromiter((t.track_id for t in active), np.int64, len(active)), out.ids)
-        index = index[keep]  # a tracker's report may leave some active tracks out
-        classes = np.fromiter((self._classes.get(int(i), -1) for i in out.ids), np.int64, len(out))
+        if len(out) != len(active):  # a tracker's report may leave some active tracks out
+            ids = np.fromiter((t.track_id for t in active), np.int64, len(active))
+            index = index[np.isin(ids, out.ids)]
+        if self._classes:
+            classes = np.fromiter(
+                (self._classes.get(int(i), -1) for i in out.ids), np.int64, len(out)
+            )
+        else:
+            classes = np.full(len(out), -1, np.int64)
         return dataclasses.replace(out, detection_index=index, classes=classes)
 
     def _update_per_class(self, detections: FrameDetections) -> FrameTracks:

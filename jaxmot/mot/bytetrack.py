@@ -22,7 +22,8 @@ As FoundationVision/ByteTrack yolox/tracker/byte_tracker.py (BYTETracker.update)
 The three stages (`byte_associate`) are shared with BoT-SORT (jaxmot.mot.botsort),
 which runs them on its own costs. One jitted call per frame: the Kalman step and the
 IoU of every track with every detection (`iou_tracker.iou_cost`); the stages run on
-slices of that matrix on the host.
+slices of that matrix on the host, and the reported (corrected) Kalman boxes are
+computed there from the gains the same call returns (`KalmanBank.corrected_boxes`).
 
 Difference from the original, from the shared lifecycle: duplicate removal pairs each
 tracked track with its single most overlapping lost track and never removes an

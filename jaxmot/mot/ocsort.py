@@ -179,7 +179,8 @@ def apply_corrections(state, pending):
     ORU (the reference's unfreeze): back to the frozen prediction, then update on the
     virtual boxes 1..gap (the last one is the new observation itself) with a predict
     between two, then the ordinary update on the new observation. Step j of one loop
-    does update j of every track (plain updates: step 0 only).
+    does virtual update j of every re-found track; the ordinary update of every matched
+    track follows the loop, so a frame without a re-found track runs no loop step.
     """
     x, cov, saved_x, saved_cov = state
     freeze, update, oru, init = (pending[k] for k in ("freeze", "update", "oru", "init"))
@@ -192,20 +193,20 @@ def apply_corrections(state, pending):
     x = jnp.where(oru[:, None], saved_x, x)
     cov = jnp.where(oru[:, None, None], saved_cov, cov)
 
-    def step(j, carry):
+    def virtual_step(j, carry):
         xs, cs = carry
-        virtual = j < gap
-        measured = jnp.where(virtual[:, None], _interpolated_z(z_prev, z, j + 1.0, gap_f), z)
-        xu, cu = kf_update(xs, cs, measured)
+        xu, cu = kf_update(xs, cs, _interpolated_z(z_prev, z, j + 1.0, gap_f))
         xp, cp = kf_predict(xu, cu)
-        then_predict = virtual & (j + 1 < gap)
+        then_predict = j + 1 < gap
         xn = jnp.where(then_predict[:, None], xp, xu)
         cn = jnp.where(then_predict[:, None, None], cp, cu)
-        active = update & (j <= gap)
+        active = update & (j < gap)
         return jnp.where(active[:, None], xn, xs), jnp.where(active[:, None, None], cn, cs)
 
-    steps = jnp.where(update.any(), jnp.max(gap) + 1, 0)
-    x, cov = jax.lax.fori_loop(0, steps, step, (x, cov))
+    x, cov = jax.lax.fori_loop(0, jnp.max(gap, initial=0), virtual_step, (x, cov))
+    xu, cu = kf_update(x, cov, z)  # the new observation
+    x = jnp.where(update[:, None], xu, x)
+    cov = jnp.where(update[:, None, None], cu, cov)
     x_init = jnp.concatenate([z, jnp.zeros_like(z[:, :3])], -1)
     x = jnp.where(init[:, None], x_init, x)
     cov = jnp.where(init[:, None, None], P0, cov)

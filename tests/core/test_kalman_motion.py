@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxmot.core import kalman
+from jaxmot.core import kalman, kalman_bank
 from jaxmot.core.compiles import CompileCounter
 from jaxmot.core.kalman_bank import KalmanBank, gating_distance, predicted_boxes_xyxy
 from jaxmot.core.lifecycle import LifecycleConfig, TrackSet
@@ -242,3 +242,58 @@ def test_duplicate_check_on_the_previous_frames_final_boxes():
         results[boxes] = [t.track_id for t in tracks.tracks]
     assert results["corrected"] == [1]  # the younger track 2 was the duplicate
     assert results["predicted"] == [1, 2]
+
+
+@pytest.mark.parametrize("motion", [kalman.XYAH, kalman.XYWH])
+def test_position_gain_gives_the_updates_corrected_position(motion):
+    """corrected_position(mean[:, :4], position_gain, z) is the first four entries of
+    `update`'s mean: under jit and eager, and on NumPy copies on the host."""
+    rng = np.random.default_rng(5)
+    z0 = _boxes(rng, 6).astype(np.float32)
+    tlwh = np.concatenate([z0[:, :2] - z0[:, 2:] / 2, z0[:, 2:]], 1)
+    mean, cov = motion.predict(*motion.initiate(jnp.asarray(motion.measure(tlwh))))
+    mean, cov = motion.predict(mean, cov)
+    z = jnp.asarray(motion.measure(tlwh + rng.normal(0, 3, tlwh.shape).astype(np.float32)))
+    want = np.asarray(motion.update(mean, cov, z)[0][:, :4])
+    for gain_of in (motion.position_gain, jax.jit(motion.position_gain)):
+        gain = gain_of(mean, cov)
+        assert gain.shape == (6, 4, 4)
+        got = kalman.corrected_position(mean[:, :4], gain, z)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6, atol=1e-4)
+        host = kalman.corrected_position(np.asarray(mean)[:, :4], np.asarray(gain), np.asarray(z))
+        assert isinstance(host, np.ndarray)
+        np.testing.assert_allclose(host, want, rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("motion", ["xyah", "xywh"])
+def test_corrected_boxes_on_the_host_equal_the_devices_correction(motion):
+    """With report_gain, corrected_boxes applies the queued updates and
+    initialisations to the asked slots on the host (untouched slots stay as predicted),
+    equal to the device's correction, and the frame makes no second device call."""
+    rng = np.random.default_rng(6)
+    bank = KalmanBank(motion=motion, report_gain=True)
+    z = _boxes(rng, 4).astype(np.float32)
+    tlwh = np.concatenate([z[:, :2] - z[:, 2:] / 2, z[:, 2:]], 1)
+    slots = np.array([bank.allocate() for _ in range(4)])
+    bank.correct([], np.zeros((0, 4)), slots[:3], bank.motion.measure(tlwh[:3]))
+    bank.predict()
+    moved = tlwh + rng.normal(0, 3, tlwh.shape).astype(np.float32)
+    # slots 0, 1 updated, slot 2 untouched, slot 3 born now
+    bank.correct(
+        slots[:2], bank.motion.measure(moved[:2]), slots[3:], bank.motion.measure(moved[3:])
+    )
+    predicted_slot2 = bank.boxes[slots[2]].copy()
+    calls = []
+    real = kalman_bank.apply_corrections
+    kalman_bank.apply_corrections = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        host = bank.corrected_boxes(slots)
+    finally:
+        kalman_bank.apply_corrections = real
+    assert calls == [] and host.dtype == np.float32
+    np.testing.assert_allclose(host[2], predicted_slot2, rtol=1e-6)
+    np.testing.assert_allclose(host[3], moved[3], rtol=1e-5)
+    bank.flush()  # the same corrections, on the device
+    np.testing.assert_allclose(host, bank.boxes[slots], rtol=1e-5, atol=1e-3)
+    # After a flush the gains are stale: corrected_boxes reads the applied state.
+    np.testing.assert_allclose(bank.corrected_boxes(slots), bank.boxes[slots])

@@ -163,14 +163,7 @@ def test_reid_appearance_decides_between_overlapping_candidates():
 
 @pytest.mark.parametrize("name", ["iou", "reid", "longterm"])
 def test_no_compilation_after_warmup_on_a_whole_sequence(name):
-    scene = simulate(SceneConfig(num_frames=60, render=False, seed=3))
-    dets = scene.detections
-    rng = np.random.default_rng(0)
-    feats = rng.normal(size=(len(dets), 16)).astype(np.float32)
-    frames = [
-        FrameDetections(dets.boxes[r], dets.scores[r], feats[r])
-        for r in (dets.for_frame(t) for t in range(1, 61))
-    ]
+    frames = _scene_frames(60)
     tracker = make_tracker(name)
     for f in frames:
         tracker.update(f)
@@ -185,6 +178,48 @@ def test_no_compilation_after_warmup_on_a_whole_sequence(name):
         for f in frames:
             fresh.update(f)
     assert compiles.count <= 2
+
+
+@pytest.mark.parametrize(
+    "name", ["iou", "sort", "bytetrack", "ocsort", "botsort", "reid", "longterm"]
+)
+def test_one_device_call_per_frame(name, monkeypatch):
+    """Every frame is one call of the tracker's jitted step (counted at its entry
+    points), trackers that report the corrected Kalman box included: their boxes are
+    corrected on the host (KalmanBank.corrected_boxes), not by a second device call."""
+    from jaxmot.core import kalman_bank
+    from jaxmot.mot import ocsort
+
+    frames = _scene_frames(40)
+    tracker = make_tracker(name)
+    for f in frames:  # warm-up: every trace happens here
+        tracker.update(f)
+    calls = []
+    for module, attr in [(kalman_bank, "correct_predict_and_score"),
+                         (kalman_bank, "apply_corrections"), (ocsort, "_frame_step"),
+                         (ocsort, "_flush")]:  # fmt: skip
+        real = getattr(module, attr)
+        monkeypatch.setattr(module, attr, functools.partial(_counted, real, calls))
+    tracker.reset()
+    reported = 0
+    for f in frames:
+        reported += len(tracker.update(f))
+    assert len(calls) == len(frames) and reported > 0
+
+
+def _counted(fn, calls, *args, **kwargs):
+    calls.append(fn)
+    return fn(*args, **kwargs)
+
+
+def _scene_frames(num_frames):
+    scene = simulate(SceneConfig(num_frames=num_frames, render=False, seed=3))
+    dets = scene.detections
+    feats = np.random.default_rng(0).normal(size=(len(dets), 16)).astype(np.float32)
+    return [
+        FrameDetections(dets.boxes[r], dets.scores[r], feats[r])
+        for r in (dets.for_frame(t) for t in range(1, num_frames + 1))
+    ]
 
 
 def test_synthetic_sequence_is_tracked_well():
