@@ -3,7 +3,7 @@
   python -m pipelines.compare_trackers [--trackers iou sort bytetrack ocsort botsort] \
       [--detectors calibrated spread squeezed] [--boxmot bytetrack ocsort botsort \
       --boxmot-python /path/to/env/bin/python [--boxmot-defaults class yaml]] \
-      [--json OUT] [--csv OUT]
+      [--json OUT] [--csv OUT] [--plot OUT.png]
 
 The reporting sets of jaxmot.mot.selection, none of which was used to choose a default:
 MOT15 TUD-Campus + TUD-Stadtmitte with their real public detections ("TUD"), and
@@ -12,7 +12,8 @@ jaxmot.mot.detector_zoo ("MOT17/<detector>"). Every tracker gets the same detect
 the same evaluator (pipelines.evaluate's). boxmot runs in its own environment
 (`--boxmot-python`: a Python where `pip install boxmot==25.0.0 --no-deps` and its light
 dependencies are installed) through jaxmot/mot/boxmot_runner.py. Data: `--tud` and
-`--mot17` folders (default under $JAXMOT_DATA).
+`--mot17` folders (default under $JAXMOT_DATA). `--plot` draws one panel per set with
+every tracker's MOTA, IDF1 and HOTA bars (jaxmot.core.eval.compare.plot_sets).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import tempfile
 from tqdm import tqdm
 
 from jaxmot.core.atomic import atomic_write_json
-from jaxmot.core.eval.compare import write_csv
+from jaxmot.core.eval.compare import plot_sets, write_csv
 from jaxmot.core.eval.metrics import OVERALL, evaluate
 from jaxmot.core.mot_io import read_results, write_detections
 from jaxmot.core.paths import data_root
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
     parser.add_argument("--mot17", type=pathlib.Path, default=data_root() / "mot17_gt/train")
     parser.add_argument("--json", type=pathlib.Path)
     parser.add_argument("--csv", type=pathlib.Path)
+    parser.add_argument("--plot", type=pathlib.Path, help="a PNG of the table, one panel a set")
     args = parser.parse_args(argv)
     if args.boxmot and not args.boxmot_python:
         parser.error("--boxmot needs --boxmot-python (the environment boxmot is installed in)")
@@ -123,6 +125,9 @@ def main(argv=None) -> int:
         atomic_write_json(args.json, table, sort_keys=True)
     if args.csv:
         write_csv(args.csv, {f"{s} | {t}": m for s, rows in table.items() for t, m in rows.items()})
+    if args.plot:
+        plot_sets(args.plot, table)
+        print(f"plot -> {args.plot}")
     return 0
 
 

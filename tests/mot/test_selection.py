@@ -113,6 +113,23 @@ def test_compare_trackers_needs_the_boxmot_environment(capsys):
     assert "--boxmot-python" in capsys.readouterr().err
 
 
+def test_compare_trackers_on_tud_gives_the_documented_row_and_a_plot(shared_data, tmp_path):
+    """The comparison's TUD row of `iou` is the figure docs/mot.md states (70.8 / 77.3 /
+    53.8 / 16, the same as pipelines.track + pipelines.evaluate), and --plot draws it."""
+    import cv2
+
+    js, png = tmp_path / "cmp.json", tmp_path / "cmp.png"
+    args = ["--trackers", "iou", "sort", "--tud", str(shared_data / "mot15/train"),
+            "--mot17", str(tmp_path / "none"), "--json", str(js), "--plot", str(png)]  # fmt: skip
+    assert compare_trackers.main(args) == 0
+    table = json.loads(js.read_text())
+    assert list(table) == ["TUD"] and list(table["TUD"]) == ["iou", "sort"]
+    iou = table["TUD"]["iou"]
+    got = [round(100 * iou[k], 1) for k in ("MOTA", "IDF1", "HOTA")] + [iou["IDs"]]
+    assert got == [70.8, 77.3, 53.8, 16]
+    assert cv2.imread(str(png)) is not None
+
+
 def test_select_defaults_settings_build_the_configs_they_name():
     """A grid point's label names what differs from IoUTrackerConfig's defaults, and its
     config is those defaults with that change."""

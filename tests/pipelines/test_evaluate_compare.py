@@ -64,3 +64,20 @@ def test_compare_errors(runs, capsys):
         == 2
     )
     assert "not found" in capsys.readouterr().err
+
+
+def test_plot_sets_draws_one_panel_per_set(tmp_path):
+    import cv2
+
+    from jaxmot.core.eval.compare import plot_sets
+
+    metrics = {"MOTA": 0.5, "IDF1": 0.6, "HOTA": 0.4}
+    table = {s: {"iou": metrics, "boxmot bytetrack (class)": metrics} for s in ("TUD", "MOT17/x")}
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    assert plot_sets(two, table) == ["TUD", "MOT17/x"]
+    plot_sets(one, {"TUD": table["TUD"]})
+    # one panel a set, stacked: two sets make an image twice as tall
+    h1, h2 = cv2.imread(str(one)).shape[0], cv2.imread(str(two)).shape[0]
+    assert h2 == pytest.approx(2 * h1, rel=0.02)
+    with pytest.raises(ValueError, match="empty"):
+        plot_sets(tmp_path / "none.png", {})

@@ -63,34 +63,85 @@ def write_csv(path: str | os.PathLike, rows: dict[str, dict]) -> None:
     atomic_write_text(path, out.getvalue())
 
 
-def plot_comparison(path: str | os.PathLike, rows: dict[str, dict]) -> None:
-    """HOTA, DetA and AssA bars per tracker (percentages), saved as an image."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
+def _bar_groups(ax, rows: dict[str, dict], metrics: tuple[str, ...]) -> None:
+    """One group of bars per tracker (rows: {tracker: metrics}), one bar per metric in
+    percent, each labelled with its value."""
     import numpy as np
 
     names = list(rows)
     x = np.arange(len(names))
-    width = 0.8 / len(PLOTTED)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(names) + 2), 3.6))
-    for k, metric in enumerate(PLOTTED):
+    width = 0.8 / len(metrics)
+    for k, metric in enumerate(metrics):
         values = [100 * float(rows[n].get(metric, float("nan"))) for n in names]
-        bars = ax.bar(x + (k - 1) * width, values, width, label=metric)
+        offset = (k - (len(metrics) - 1) / 2) * width
+        bars = ax.bar(x + offset, values, width, label=metric)
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
-    ax.set_xticks(
-        x, names, rotation=20 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center"
-    )
+    tilted = len(names) > 4
+    ax.set_xticks(x, names, rotation=20 if tilted else 0, ha="right" if tilted else "center")
     ax.set_ylabel("%")
     ax.set_ylim(0, 100)
-    ax.legend(ncols=len(PLOTTED), loc="upper left", fontsize=8)
-    ax.set_title("HOTA = sqrt(DetA x AssA), OVERALL")
+    ax.legend(ncols=len(metrics), loc="upper left", fontsize=8)
+
+
+def _save(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
 
 
-__all__ = ["PLOTTED", "compare", "overall_rows", "plot_comparison", "tracker_folders", "write_csv"]
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_comparison(path: str | os.PathLike, rows: dict[str, dict]) -> None:
+    """HOTA, DetA and AssA bars per tracker (percentages), saved as an image."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(rows) + 2), 3.6))
+    _bar_groups(ax, rows, PLOTTED)
+    ax.set_title("HOTA = sqrt(DetA x AssA), OVERALL")
+    _save(fig, path)
+
+
+SET_METRICS = ("MOTA", "IDF1", "HOTA")
+
+
+def plot_sets(
+    path: str | os.PathLike, table: dict[str, dict[str, dict]], metrics=SET_METRICS
+) -> list[str]:
+    """One panel per evaluation set ({set: {tracker: metrics}}, as
+    pipelines.compare_trackers builds it), each with a group of `metrics` bars per
+    tracker; saved as an image. Returns the panels' set names."""
+    if not table:
+        raise ValueError("nothing to plot: the comparison table is empty")
+    plt = _pyplot()
+    trackers = max(len(rows) for rows in table.values())
+    fig, axes = plt.subplots(
+        len(table), 1, figsize=(max(5.0, 0.5 * len(metrics) * trackers + 2), 3.4 * len(table)),
+        squeeze=False,
+    )  # fmt: skip
+    for ax, (set_name, rows) in zip(axes[:, 0], table.items(), strict=True):
+        _bar_groups(ax, rows, tuple(metrics))
+        ax.set_title(set_name, fontsize=10)
+    _save(fig, path, dpi=90)  # a tall figure: keeps a six-set comparison near 250 kB
+    return list(table)
+
+
+__all__ = [
+    "PLOTTED",
+    "SET_METRICS",
+    "compare",
+    "overall_rows",
+    "plot_comparison",
+    "plot_sets",
+    "tracker_folders",
+    "write_csv",
+]
