@@ -9,8 +9,8 @@ itself is needed. Trackers that report corrected boxes (`report_gain=True`) get 
 without a second device call: the frame's call also returns each slot's Kalman gain,
 and `corrected_boxes` applies the queued corrections to the reported rows on the host
 (a few NumPy operations on [K, 4]; the device applies the same corrections in the next
-call). Slots, detections and capacity are
-padded to buckets (`jaxmot.core.padding`), so a sequence compiles a handful of times.
+call). Slots, detections and capacity are padded to buckets (`jaxmot.core.padding`), so
+a sequence compiles a handful of times.
 
 The bank runs one motion model (`jaxmot.core.kalman.MotionModel`, chosen by name:
 "xyah", DeepSORT's filter and the default, or "xywh", BoT-SORT's). `mean` is in the
@@ -118,7 +118,7 @@ def correct_predict_and_score(
       motion: static MotionModel; warp: [2, 3] camera-motion affine applied to every
         live slot after the motion step, or None; hold: [C] bool, live slots that skip
         the motion step (still warped), or None. with_gain: static; also return the
-      position rows of each slot's Kalman gain at the predicted state.
+        position rows of each slot's Kalman gain at the predicted state.
 
     Returns:
       mean, cov (predicted where alive), boxes [C, 4] xywh, cost [C, B] or None,
