@@ -261,23 +261,25 @@ class TrackSet:
         cfg = self.config
         matched = set()
         update_slots, update_dets = [], []
+        score_of = np.asarray(scores).tolist()  # Python floats: cheaper per track than NumPy
         for track, det in matches:
             matched.add(track.track_id)
             track.hits += 1
             track.inactive = 0
             track.last_frame = self.frame
-            track.score = float(scores[det])
+            track.score = score_of[det]
             track.detection_box = boxes_xywh[det]
             if track.state == TrackState.LOST or (
                 track.state == TrackState.NEW and track.hits >= cfg.min_hits
             ):
                 track.state = TrackState.TRACKED
-            self.bank.lost[track.slot] = False
             update_slots.append(track.slot)
             update_dets.append(det)
             if features is not None:
                 self._remember(track, features[det])
+        self.bank.lost[update_slots] = False
 
+        lost_slots = []
         for track in self.tracks:
             if track.track_id in matched:
                 continue
@@ -286,7 +288,8 @@ class TrackSet:
                 track.state = TrackState.REMOVED
             else:
                 track.state = TrackState.LOST
-                self.bank.lost[track.slot] = True
+                lost_slots.append(track.slot)
+        self.bank.lost[lost_slots] = True
 
         init_slots = []
         for det in new_detections:
@@ -301,7 +304,7 @@ class TrackSet:
                 state=TrackState.TRACKED if born_confirmed else TrackState.NEW,
                 start_frame=self.frame,
                 last_frame=self.frame,
-                score=float(scores[det]),
+                score=score_of[det],
                 detection_box=boxes_xywh[det],
                 history=collections.deque(maxlen=cfg.feature_history),
             )

@@ -118,20 +118,27 @@ def associate_in_stages(
     pairs, rest, unmatched = linear_assignment(
         first_cost[tracks.slots(pool)][:, high], stages.match_thresh
     )
-    matches = [(pool[i], int(high[j])) for i, j in pairs]
+    matches = _matched(pool, pairs, high)
 
-    second = [pool[i] for i in rest if pool[i].state == TrackState.TRACKED]
+    second = [pool[i] for i in rest.tolist() if pool[i].state == TrackState.TRACKED]
     pairs, _, _ = linear_assignment(
         second_cost[tracks.slots(second)][:, low], stages.second_match_thresh
     )
-    matches += [(second[i], int(low[j])) for i, j in pairs]
+    matches += _matched(second, pairs, low)
 
     left = high[unmatched]
     pairs, _, unmatched = linear_assignment(
         first_cost[tracks.slots(unconfirmed)][:, left], stages.unconfirmed_match_thresh
     )
-    matches += [(unconfirmed[i], int(left[j])) for i, j in pairs]
+    matches += _matched(unconfirmed, pairs, left)
     return matches, left[unmatched]
+
+
+def _matched(tracks: list[Track], pairs: np.ndarray, columns: np.ndarray):
+    """[(tracks[i], columns[j])] for the (i, j) rows of `pairs`, as Python ints (lists
+    index faster per pair than NumPy scalars)."""
+    column = columns.tolist()
+    return [(tracks[i], column[j]) for i, j in pairs.tolist()]
 
 
 def byte_lifecycle(**overrides) -> LifecycleConfig:

@@ -297,3 +297,29 @@ def test_corrected_boxes_on_the_host_equal_the_devices_correction(motion):
     np.testing.assert_allclose(host, bank.boxes[slots], rtol=1e-5, atol=1e-3)
     # After a flush the gains are stale: corrected_boxes reads the applied state.
     np.testing.assert_allclose(bank.corrected_boxes(slots), bank.boxes[slots])
+
+
+def test_lost_overlap_is_the_best_iou_with_a_lost_slot_and_its_first_index():
+    """For every live non-lost slot: the largest IoU with a live lost slot and the first
+    slot reaching it (ties, as np.argmax), against NumPy; rows with no lost partner get
+    0 at index 0."""
+    from jaxmot.core.boxes import iou_matrix
+
+    rng = np.random.default_rng(7)
+    c = 64
+    xy = rng.uniform(0, 300, (c, 2))
+    xyxy = np.concatenate([xy, xy + rng.uniform(20, 60, (c, 2))], 1).astype(np.float32)
+    xyxy[40:44] = xyxy[10]  # ties: several lost copies of one box
+    alive, lost = rng.random(c) < 0.85, np.zeros(c, bool)
+    lost[40:44] = lost[rng.random(c) < 0.3] = True
+    alive[40:44] = alive[10] = True
+    lost[10] = False
+    iou = iou_matrix(xyxy.astype(np.float64), xyxy.astype(np.float64))
+    iou = np.where((alive & ~lost)[:, None] & (alive & lost)[None, :], iou, 0.0)
+    for fn in (kalman_bank._lost_overlap, jax.jit(kalman_bank._lost_overlap)):
+        best, partner = (np.asarray(a) for a in fn(jnp.asarray(xyxy), alive, lost))
+        np.testing.assert_allclose(best, iou.max(1), atol=1e-6)
+        # the first slot within float32 rounding of the best
+        near = np.abs(iou - best[:, None].astype(np.float64)) <= 1e-6
+        assert (partner == near.argmax(1)).all()
+    assert partner[10] == 40 and best[10] == pytest.approx(1.0)
