@@ -21,7 +21,6 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxmot.core import boxes as box_ops
 from jaxmot.core import small_linalg
@@ -397,7 +396,7 @@ class XYWHMotion(MotionModel):
     cov_shape = (8, 8)
 
     def measure(self, boxes_xywh):
-        xp = jnp if isinstance(boxes_xywh, jax.Array) else np
+        xp = box_ops.array_namespace(boxes_xywh)
         return xp.concatenate([boxes_xywh[:, :2] + boxes_xywh[:, 2:] / 2, boxes_xywh[:, 2:]], -1)
 
     def measure_xyxy(self, det_xyxy):
@@ -407,7 +406,7 @@ class XYWHMotion(MotionModel):
         )
 
     def boxes_xywh(self, mean):
-        xp = jnp if isinstance(mean, jax.Array) else np
+        xp = box_ops.array_namespace(mean)
         return xp.concatenate([mean[:, :2] - mean[:, 2:4] / 2, mean[:, 2:4]], axis=-1)
 
     def boxes_xyxy(self, mean):
